@@ -1,0 +1,115 @@
+# peapod: the two commands are `make demo` (run it) and `make test` (test it). Everything they need is built
+# from the Go module proxy into a cache outside the work tree, keyed by version, and reused by every clone.
+
+include hack/versions.env
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+CACHE_DIR ?= $(or $(PEAPOD_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/peapod)
+export PEAPOD_CACHE_DIR := $(CACHE_DIR)
+CONTROLPLANE_DIR := $(CACHE_DIR)/controlplane/k8s-$(KUBERNETES_VERSION)_etcd-$(ETCD_VERSION)_kwok-$(KWOK_VERSION)
+TOOLS_DIR := $(CACHE_DIR)/tools
+
+CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)/controller-gen
+GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+KUSTOMIZE := $(TOOLS_DIR)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+
+# The e2e suites start clusters of their own; the test binary's timeout is a backstop, not a schedule.
+E2E_TIMEOUT ?= 45m
+GO_TEST ?= go test
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+	$(GOLANGCI_LINT) run
+
+.PHONY: lint-fix
+lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and fix what it can.
+	$(GOLANGCI_LINT) run --fix
+
+.PHONY: verify
+verify: manifests generate ## Regenerate, then fail if the committed output differs.
+	go mod tidy
+	@if ! git diff --quiet --exit-code -- . ; then \
+		echo "generated files or go.mod differ from a fresh generation; run 'make manifests generate' and 'go mod tidy', then commit:"; \
+		git --no-pager diff --stat -- . ; exit 1; fi
+	@if [ -n "$$(git status --porcelain --untracked-files=all -- config api)" ]; then \
+		echo "untracked generated files:"; git status --porcelain -- config api; exit 1; fi
+
+##@ Test
+
+.PHONY: test
+test: manifests generate fmt vet controlplane ## Unit tests, the envtest tier and the e2e suites, for real.
+	$(MAKE) --no-print-directory test-unit test-envtest test-e2e
+
+.PHONY: test-unit
+test-unit: ## Pure unit tests only: the quick loop.
+	$(GO_TEST) $$(go list ./... | grep -v -e /controllers -e /test/e2e) -count=1
+
+.PHONY: test-envtest
+test-envtest: controlplane ## The envtest tier: controllers against a real kube-apiserver and etcd.
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" $(GO_TEST) ./controllers/... -count=1 -timeout 15m
+
+.PHONY: test-e2e
+test-e2e: controlplane ## The e2e suites against the simulated cluster (or PEAPOD_E2E_KUBECONFIG).
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" $(GO_TEST) ./test/e2e/... -count=1 -timeout $(E2E_TIMEOUT) -v -ginkgo.v
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager binary.
+	go build -o bin/manager .
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
+	go run . --health-probe-bind-address=127.0.0.1:8081
+
+.PHONY: demo
+demo: controlplane manifests ## Start the local simulated cluster, install peapod and show it working.
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./hack/demo
+
+##@ Dependencies
+
+.PHONY: controlplane
+controlplane: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and kwok (cached by version).
+	@hack/build-controlplane.sh >/dev/null
+
+.PHONY: controlplane-dir
+controlplane-dir: ## Print where the control-plane binaries are.
+	@echo $(CONTROLPLANE_DIR)
+
+$(CONTROLLER_GEN):
+	hack/install-tool.sh $@ sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+$(GOLANGCI_LINT):
+	hack/install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(KUSTOMIZE):
+	hack/install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)

@@ -1,0 +1,358 @@
+// Package cluster runs a real, simulated Kubernetes cluster on loopback for end-to-end tests and the demo: etcd,
+// kube-apiserver, kube-controller-manager and kube-scheduler built from source, and kwok playing the kubelets of
+// N nodes. Every process it starts is stopped by Stop, and killed by the kernel if the parent process dies.
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// BinDirEnv names the directory with the control-plane binaries built by `make controlplane`.
+const BinDirEnv = "PEAPOD_CONTROLPLANE_DIR"
+
+// Options say what cluster to start.
+type Options struct {
+	// BinDir holds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok and kwok-stages/.
+	// Empty means $PEAPOD_CONTROLPLANE_DIR.
+	BinDir string
+	// Nodes is how many kwok nodes to create once the control plane is up.
+	Nodes int
+	// Timings are the node-lifecycle settings; the zero value means DefaultTimings.
+	Timings Timings
+	// ExtraArgs are appended to a component's command line, keyed by component name (e.g. "kube-apiserver").
+	// PEAPOD_EXTRA_ARGS_KUBE_APISERVER (and likewise for each component) adds more, space-separated.
+	ExtraArgs map[string][]string
+	// Logf receives progress lines; nil means silent.
+	Logf func(format string, args ...any)
+}
+
+// Cluster is a running simulated cluster.
+type Cluster struct {
+	// Dir holds the data, certificates, logs and kubeconfig of this run.
+	Dir string
+	// KubeconfigPath is an admin kubeconfig for the cluster.
+	KubeconfigPath string
+	// Config is the admin REST config.
+	Config *rest.Config
+	// Clientset is an admin client.
+	Clientset kubernetes.Interface
+
+	binDir string
+	logf   func(string, ...any)
+	procs  []*process
+	nodes  []string
+}
+
+// Components in start order; Stop goes in reverse.
+const (
+	componentEtcd              = "etcd"
+	componentAPIServer         = "kube-apiserver"
+	componentControllerManager = "kube-controller-manager"
+	componentScheduler         = "kube-scheduler"
+	componentKwok              = "kwok"
+)
+
+// Start brings up a cluster and returns once the apiserver serves, the controller-manager and scheduler are
+// healthy, kwok runs and the nodes are Ready. On any failure it stops what it started and returns an error that
+// names the failing component with the end of its log.
+func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
+	if opts.BinDir == "" {
+		opts.BinDir = os.Getenv(BinDirEnv)
+	}
+	if opts.BinDir == "" {
+		return nil, fmt.Errorf("no control-plane binaries: set %s (`make controlplane` prints the directory)", BinDirEnv)
+	}
+	if opts.Timings == (Timings{}) {
+		opts.Timings = DefaultTimings
+	}
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	dir, err := os.MkdirTemp("", "peapod-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, binDir: opts.BinDir, logf: logf}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	if err := c.checkBinaries(); err != nil {
+		return nil, err
+	}
+
+	started := time.Now()
+	certs, err := newPKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(5)
+	if err != nil {
+		return nil, err
+	}
+	etcdClient, etcdPeer, apiPort, kcmPort, schedPort := ports[0], ports[1], ports[2], ports[3], ports[4]
+
+	if err := c.startEtcd(ctx, opts, etcdClient, etcdPeer); err != nil {
+		return nil, err
+	}
+	if err := c.startAPIServer(ctx, opts, certs, etcdClient, apiPort); err != nil {
+		return nil, err
+	}
+	logf("kube-apiserver serving on https://127.0.0.1:%d after %s", apiPort, since(started))
+	if err := c.startHealthChecked(ctx, opts, componentControllerManager, kcmPort, c.controllerManagerArgs(opts, certs, kcmPort)); err != nil {
+		return nil, err
+	}
+	if err := c.startHealthChecked(ctx, opts, componentScheduler, schedPort, c.schedulerArgs(schedPort)); err != nil {
+		return nil, err
+	}
+	if err := c.startKwok(opts); err != nil {
+		return nil, err
+	}
+	if opts.Nodes > 0 {
+		if err := c.AddNodes(ctx, opts.Nodes); err != nil {
+			return nil, err
+		}
+	}
+	logf("cluster up with %d Ready kwok nodes after %s; kubeconfig %s", opts.Nodes, since(started), c.KubeconfigPath)
+	return c, nil
+}
+
+// Stop stops every process in reverse start order and removes the run's directory, unless PEAPOD_KEEP_CLUSTER
+// is set (to read the logs).
+func (c *Cluster) Stop() {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop(10 * time.Second)
+	}
+	c.procs = nil
+	if os.Getenv("PEAPOD_KEEP_CLUSTER") != "" {
+		c.logf("kept %s", c.Dir)
+		return
+	}
+	_ = os.RemoveAll(c.Dir)
+}
+
+// Kubectl returns a command running the kubectl built with the control plane against this cluster.
+func (c *Cluster) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "kubectl"), append([]string{"--kubeconfig", c.KubeconfigPath}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
+	return cmd
+}
+
+// Failed reports the first component that has exited, so a test can tell a dead control plane from a bug.
+func (c *Cluster) Failed() error {
+	for _, p := range c.procs {
+		if p.hasExited() {
+			return p.exitError()
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) checkBinaries() error {
+	var missing []string
+	for _, name := range []string{componentEtcd, componentAPIServer, componentControllerManager, componentScheduler, componentKwok, "kubectl"} {
+		if _, err := os.Stat(filepath.Join(c.binDir, name)); err != nil {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("control-plane binaries missing from %s: %s (run `make controlplane`)", c.binDir, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func (c *Cluster) start(opts Options, name string, args []string) (*process, error) {
+	args = append(args, opts.ExtraArgs[name]...)
+	envKey := "PEAPOD_EXTRA_ARGS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	args = append(args, strings.Fields(os.Getenv(envKey))...)
+	p, err := startProcess(name, filepath.Join(c.binDir, name), c.Dir, args)
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return p, nil
+}
+
+func (c *Cluster) startEtcd(ctx context.Context, opts Options, clientPort, peerPort int) error {
+	clientURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	p, err := c.start(opts, componentEtcd, []string{
+		"--name=peapod",
+		"--data-dir=" + filepath.Join(c.Dir, "etcd"),
+		"--listen-client-urls=" + clientURL,
+		"--advertise-client-urls=" + clientURL,
+		"--listen-peer-urls=" + peerURL,
+		"--initial-advertise-peer-urls=" + peerURL,
+		"--initial-cluster=peapod=" + peerURL,
+		// A test cluster's data lives for one run: durability costs time and buys nothing.
+		"--unsafe-no-fsync",
+		"--log-level=warn",
+	})
+	if err != nil {
+		return err
+	}
+	return p.waitUntil(ctx, 30*time.Second, func(ctx context.Context) bool { return httpOK(ctx, http.DefaultClient, clientURL+"/health") })
+}
+
+func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, etcdPort, port int) error {
+	tolerate := strconv.Itoa(opts.Timings.DefaultTolerationSeconds)
+	p, err := c.start(opts, componentAPIServer, []string{
+		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", etcdPort),
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", port),
+		"--advertise-address=127.0.0.1",
+		// 1.37 refuses a loopback advertise address while it reconciles the kubernetes Service's endpoints.
+		"--endpoint-reconciler-type=none",
+		"--tls-cert-file=" + certs.servingCertFile,
+		"--tls-private-key-file=" + certs.servingKey,
+		"--client-ca-file=" + certs.caCertFile,
+		"--authorization-mode=Node,RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file=" + certs.saPublicKey,
+		"--service-account-signing-key-file=" + certs.saSigningKeyFile,
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--allow-privileged=true",
+		"--default-not-ready-toleration-seconds=" + tolerate,
+		"--default-unreachable-toleration-seconds=" + tolerate,
+		"--profiling=false",
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.writeAdminKubeconfig(certs, port); err != nil {
+		return err
+	}
+	httpClient, err := rest.HTTPClientFor(c.Config)
+	if err != nil {
+		return err
+	}
+	readyz := fmt.Sprintf("https://127.0.0.1:%d/readyz", port)
+	return p.waitUntil(ctx, 60*time.Second, func(ctx context.Context) bool { return httpOK(ctx, httpClient, readyz) })
+}
+
+func (c *Cluster) controllerManagerArgs(opts Options, certs *pki, port int) []string {
+	return []string{
+		"--kubeconfig=" + c.KubeconfigPath,
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", port),
+		"--leader-elect=false",
+		"--root-ca-file=" + certs.caCertFile,
+		"--service-account-private-key-file=" + certs.saSigningKeyFile,
+		"--cluster-signing-cert-file=" + certs.caCertFile,
+		"--cluster-signing-key-file=" + certs.caKeyFile,
+		"--node-monitor-grace-period=" + opts.Timings.NodeMonitorGracePeriod.String(),
+		"--node-monitor-period=" + opts.Timings.NodeMonitorPeriod.String(),
+	}
+}
+
+func (c *Cluster) schedulerArgs(port int) []string {
+	return []string{
+		"--kubeconfig=" + c.KubeconfigPath,
+		"--bind-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", port),
+		"--leader-elect=false",
+	}
+}
+
+// startHealthChecked starts a component that serves /healthz over TLS on port and waits until it answers.
+func (c *Cluster) startHealthChecked(ctx context.Context, opts Options, name string, port int, args []string) error {
+	p, err := c.start(opts, name, args)
+	if err != nil {
+		return err
+	}
+	// Its serving certificate is self-signed at start; only liveness is read from it.
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
+	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	return p.waitUntil(ctx, 60*time.Second, func(ctx context.Context) bool { return httpOK(ctx, insecure, healthz) })
+}
+
+func (c *Cluster) startKwok(opts Options) error {
+	config, err := writeKwokConfig(c.binDir, c.Dir, opts.Timings)
+	if err != nil {
+		return err
+	}
+	// kwok is healthy when it makes nodes Ready: AddNodes waits for that and reports kwok's exit if it dies.
+	_, err = c.start(opts, componentKwok, []string{
+		"--kubeconfig=" + c.KubeconfigPath,
+		"--config=" + config,
+		"--server-address=127.0.0.1:0",
+	})
+	return err
+}
+
+func (c *Cluster) writeAdminKubeconfig(certs *pki, port int) error {
+	server := fmt.Sprintf("https://127.0.0.1:%d", port)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["peapod"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: certs.caCertPEM}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: certs.adminCertPEM, ClientKeyData: certs.adminKeyPEM}
+	cfg.Contexts["peapod"] = &clientcmdapi.Context{Cluster: "peapod", AuthInfo: "admin"}
+	cfg.CurrentContext = "peapod"
+	c.KubeconfigPath = filepath.Join(c.Dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, c.KubeconfigPath); err != nil {
+		return err
+	}
+	restConfig, err := clientcmd.NewDefaultClientConfig(*cfg, nil).ClientConfig()
+	if err != nil {
+		return err
+	}
+	// The tests and the demo create many objects quickly; client-side throttling would measure the client.
+	restConfig.QPS, restConfig.Burst = 200, 400
+	c.Config = restConfig
+	c.Clientset, err = kubernetes.NewForConfig(restConfig)
+	return err
+}
+
+// insecureTLS is for reading /healthz of a component whose self-signed serving certificate nobody else trusts.
+func insecureTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true}
+}
+
+func httpOK(ctx context.Context, client *http.Client, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePorts(n int) ([]int, error) {
+	seen := map[int]bool{}
+	var ports []int
+	for len(ports) < n {
+		p, err := freePort()
+		if err != nil {
+			return nil, errors.Join(errors.New("finding a free port on 127.0.0.1"), err)
+		}
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Millisecond) }

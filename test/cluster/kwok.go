@@ -1,0 +1,35 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// kwokStages are the Stage files shipped in the kwok module that make nodes Ready, renew their Leases, and walk
+// pods through Running, Succeeded/Failed and deletion; `make controlplane` copies them next to the kwok binary.
+var kwokStages = []string{"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"}
+
+// writeKwokConfig writes one multi-document config: kwok's options followed by the stages.
+func writeKwokConfig(binDir, dir string, t Timings) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  manageAllNodes: false
+  manageNodesWithLabelSelector: %s=true
+  nodeLeaseDurationSeconds: %d
+`, ManagedNodeLabel, int(t.NodeLeaseDuration.Seconds()))
+	for _, stage := range kwokStages {
+		data, err := os.ReadFile(filepath.Join(binDir, "kwok-stages", stage+".yaml"))
+		if err != nil {
+			return "", fmt.Errorf("kwok stage %s is missing (run `make controlplane`): %w", stage, err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+		b.WriteString("\n")
+	}
+	path := filepath.Join(dir, "kwok.yaml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
+}

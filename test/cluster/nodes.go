@@ -1,0 +1,126 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+const (
+	// ManagedNodeLabel marks the nodes kwok keeps alive; removing it silences the node's "kubelet".
+	ManagedNodeLabel = "peapod.io/kwok-managed"
+	// NodeNamePrefix starts the name of every node the cluster creates.
+	NodeNamePrefix = "kwok-node-"
+)
+
+// zones spread the nodes round-robin, so zone spreading and zone outages can be tested.
+var zones = []string{"zone-a", "zone-b", "zone-c"}
+
+// Nodes lists the names of the nodes created so far.
+func (c *Cluster) Nodes() []string { return append([]string(nil), c.nodes...) }
+
+// AddNodes creates n kwok nodes and waits until all are Ready.
+func (c *Cluster) AddNodes(ctx context.Context, n int) error {
+	first := len(c.nodes)
+	for i := first; i < first+n; i++ {
+		name := fmt.Sprintf("%s%d", NodeNamePrefix, i)
+		if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, kwokNode(name, zones[i%len(zones)]), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating node %s: %w", name, err)
+		}
+		c.nodes = append(c.nodes, name)
+	}
+	for _, name := range c.nodes[first:] {
+		if err := c.WaitNodeReady(ctx, name, corev1.ConditionTrue, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FailNode silences a node's kubelet: kwok stops renewing its Lease and status, and stops acting on its pods,
+// as when a machine loses power. The controller-manager notices after its node-monitor grace period.
+func (c *Cluster) FailNode(ctx context.Context, name string) error {
+	return c.setManaged(ctx, name, false)
+}
+
+// RecoverNode brings a failed node's kubelet back.
+func (c *Cluster) RecoverNode(ctx context.Context, name string) error {
+	return c.setManaged(ctx, name, true)
+}
+
+// WaitNodeReady waits until the node's Ready condition has the given status, failing early if a component died.
+func (c *Cluster) WaitNodeReady(ctx context.Context, name string, want corev1.ConditionStatus, timeout time.Duration) error {
+	var last corev1.ConditionStatus
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := c.Failed(); err != nil {
+			return false, err
+		}
+		node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil // transient: retried until the timeout
+		}
+		last = readyStatus(node)
+		return last == want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("node %s Ready=%q, want %q: %w", name, last, want, err)
+	}
+	return nil
+}
+
+// NodeLease returns the node's Lease in kube-node-lease, the heartbeat kwok renews.
+func (c *Cluster) NodeLease(ctx context.Context, name string) (*coordinationv1.Lease, error) {
+	return c.Clientset.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (c *Cluster) setManaged(ctx context.Context, name string, managed bool) error {
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:"true"}}}`, ManagedNodeLabel)
+	if !managed {
+		patch = fmt.Sprintf(`{"metadata":{"labels":{%q:null}}}`, ManagedNodeLabel)
+	}
+	_, err := c.Clientset.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("node %s does not exist: %w", name, err)
+	}
+	return err
+}
+
+func readyStatus(node *corev1.Node) corev1.ConditionStatus {
+	for _, cond := range node.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status
+		}
+	}
+	return ""
+}
+
+func kwokNode(name, zone string) *corev1.Node {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name,
+			Labels: map[string]string{
+				ManagedNodeLabel:              "true",
+				"kubernetes.io/hostname":      name,
+				"kubernetes.io/os":            "linux",
+				"kubernetes.io/arch":          "amd64",
+				"topology.kubernetes.io/zone": zone,
+				"type":                        "kwok",
+			},
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+		},
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+	}
+}
