@@ -22,13 +22,13 @@ have() {
 }
 
 # Builds into a temporary directory and renames into place, so an interrupted build never leaves a binary that
-# looks complete.
+# looks complete. OUT is a directory (several packages) or a binary name (one package).
 build_into_cache() {
-  local module_dir="$1" ldflags="$2"; shift 2
+  local module_dir="$1" ldflags="$2" out="$3"; shift 3
   local tmp
   tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
   trap 'rm -rf "${tmp}"' RETURN
-  (cd "${module_dir}" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${ldflags}" -o "${tmp}/" "$@")
+  (cd "${module_dir}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${ldflags}" -o "${tmp}/${out}" "$@")
   mv -f "${tmp}"/* "${bin_dir}/"
 }
 
@@ -49,7 +49,7 @@ if have kube-apiserver kube-controller-manager kube-scheduler kubectl; then
   log "kubernetes ${KUBERNETES_VERSION}: cached"
 else
   log "kubernetes ${KUBERNETES_VERSION}: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (first time: ~6 min on 2 cores)"
-  build_into_cache "${here}/tools/kube" "$(kube_ldflags)" \
+  build_into_cache "${here}/tools/kube" "$(kube_ldflags)" "" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 fi
@@ -58,8 +58,7 @@ if have etcd; then
   log "etcd ${ETCD_VERSION}: cached"
 else
   log "etcd ${ETCD_VERSION}: building (first time: ~1 min)"
-  build_into_cache "${here}/tools/etcd" "" go.etcd.io/etcd/server/v3
-  mv -f "${bin_dir}/v3" "${bin_dir}/etcd"
+  build_into_cache "${here}/tools/etcd" "" etcd go.etcd.io/etcd/server/v3
 fi
 
 if have kwok && [[ -d "${bin_dir}/kwok-stages" ]]; then

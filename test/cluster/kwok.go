@@ -20,6 +20,13 @@ options:
   manageAllNodes: false
   manageNodesWithLabelSelector: %s=true
   nodeLeaseDurationSeconds: %d
+  # A config file is not defaulted like flags are: without these kwok refuses to start.
+  nodeLeaseParallelism: 4
+  nodePlayStageParallelism: 4
+  podPlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 2
+  cidr: 10.244.0.0/16
+  nodeIP: 127.0.0.1
 `, ManagedNodeLabel, int(t.NodeLeaseDuration.Seconds()))
 	for _, stage := range kwokStages {
 		data, err := os.ReadFile(filepath.Join(binDir, "kwok-stages", stage+".yaml"))
