@@ -84,6 +84,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	if err := checkBinaries(opts.BinDir); err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "peapod-cluster-")
 	if err != nil {
 		return nil, err
@@ -91,12 +94,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	c := &Cluster{Dir: dir, binDir: opts.BinDir, logf: logf}
 	defer func() {
 		if err != nil {
-			c.Stop()
+			// The logs named in err stay on disk for reading; the processes do not.
+			c.stopProcesses()
+			err = fmt.Errorf("%w\n(cluster directory kept for its logs: %s)", err, dir)
 		}
 	}()
-	if err := c.checkBinaries(); err != nil {
-		return nil, err
-	}
 
 	started := time.Now()
 	certs, err := newPKI(dir)
@@ -137,15 +139,19 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 // Stop stops every process in reverse start order and removes the run's directory, unless PEAPOD_KEEP_CLUSTER
 // is set (to read the logs).
 func (c *Cluster) Stop() {
-	for i := len(c.procs) - 1; i >= 0; i-- {
-		c.procs[i].stop(10 * time.Second)
-	}
-	c.procs = nil
+	c.stopProcesses()
 	if os.Getenv("PEAPOD_KEEP_CLUSTER") != "" {
 		c.logf("kept %s", c.Dir)
 		return
 	}
 	_ = os.RemoveAll(c.Dir)
+}
+
+func (c *Cluster) stopProcesses() {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop(10 * time.Second)
+	}
+	c.procs = nil
 }
 
 // Kubectl returns a command running the kubectl built with the control plane against this cluster.
@@ -165,15 +171,15 @@ func (c *Cluster) Failed() error {
 	return nil
 }
 
-func (c *Cluster) checkBinaries() error {
+func checkBinaries(binDir string) error {
 	var missing []string
 	for _, name := range []string{componentEtcd, componentAPIServer, componentControllerManager, componentScheduler, componentKwok, "kubectl"} {
-		if _, err := os.Stat(filepath.Join(c.binDir, name)); err != nil {
+		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil {
 			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("control-plane binaries missing from %s: %s (run `make controlplane`)", c.binDir, strings.Join(missing, ", "))
+		return fmt.Errorf("control-plane binaries missing from %s: %s (run `make controlplane`)", binDir, strings.Join(missing, ", "))
 	}
 	return nil
 }
