@@ -58,6 +58,9 @@ type Cluster struct {
 	nodes  []string
 }
 
+// loopback is the only address any server of the cluster listens on.
+const loopback = "127.0.0.1"
+
 // Components in start order; Stop goes in reverse.
 const (
 	componentEtcd              = "etcd"
@@ -173,7 +176,8 @@ func (c *Cluster) Failed() error {
 
 func checkBinaries(binDir string) error {
 	var missing []string
-	for _, name := range []string{componentEtcd, componentAPIServer, componentControllerManager, componentScheduler, componentKwok, "kubectl"} {
+	binaries := []string{componentEtcd, componentAPIServer, componentControllerManager, componentScheduler, componentKwok, "kubectl"}
+	for _, name := range binaries {
 		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil {
 			missing = append(missing, name)
 		}
@@ -221,7 +225,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, 
 	tolerate := strconv.Itoa(opts.Timings.DefaultTolerationSeconds)
 	p, err := c.start(opts, componentAPIServer, []string{
 		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", etcdPort),
-		"--bind-address=127.0.0.1",
+		"--bind-address=" + loopback,
 		fmt.Sprintf("--secure-port=%d", port),
 		"--advertise-address=127.0.0.1",
 		// 1.37 refuses a loopback advertise address while it reconciles the kubernetes Service's endpoints.
@@ -256,7 +260,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, 
 func (c *Cluster) controllerManagerArgs(opts Options, certs *pki, port int) []string {
 	return []string{
 		"--kubeconfig=" + c.KubeconfigPath,
-		"--bind-address=127.0.0.1",
+		"--bind-address=" + loopback,
 		fmt.Sprintf("--secure-port=%d", port),
 		"--leader-elect=false",
 		"--root-ca-file=" + certs.caCertFile,
@@ -271,7 +275,7 @@ func (c *Cluster) controllerManagerArgs(opts Options, certs *pki, port int) []st
 func (c *Cluster) schedulerArgs(port int) []string {
 	return []string{
 		"--kubeconfig=" + c.KubeconfigPath,
-		"--bind-address=127.0.0.1",
+		"--bind-address=" + loopback,
 		fmt.Sprintf("--secure-port=%d", port),
 		"--leader-elect=false",
 	}
