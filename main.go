@@ -34,6 +34,7 @@ func main() {
 		enableLeaderElection bool
 		qps                  float64
 		burst                int
+		concurrency          int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to "+
 		"(:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -42,6 +43,7 @@ func main() {
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Elect a leader so only one manager acts at a time.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.IntVar(&concurrency, "podgroup-concurrency", 4, "PodGroups reconciled at once.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -63,6 +65,7 @@ func main() {
 	restConfig.Burst = burst
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
+		Cache:                         controllers.CacheOptions(),
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                enableLeaderElection,
@@ -74,7 +77,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := (&controllers.PodGroupReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	reconciler := &controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: concurrency}
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		log.Error(err, "unable to create controller", "controller", "PodGroup")
 		os.Exit(1)
 	}

@@ -4,44 +4,139 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/expectations"
+	"github.com/peapod-io/peapod/internal/status"
 )
 
-// PodGroupReconciler turns a PodGroup into its member Pods, Services and peer configuration.
+// PodGroupReconciler turns a PodGroup into its member Pods, Services, peer ConfigMap and ControllerRevisions.
 type PodGroupReconciler struct {
 	client.Client
+	// APIReader reads past the cache, for the rare object that must be current (a revision's shape).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	// Expectations remember the creations and deletions this manager made and the cache has not shown yet, so a
+	// stale cache never causes a second write for the same member.
+	Expectations *expectations.Store
+	// MaxConcurrentReconciles is how many groups are reconciled at once.
+	MaxConcurrentReconciles int
 }
 
-// +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile brings one PodGroup closer to its spec.
+// Reconcile brings one PodGroup closer to its spec: read, plan (pure), write the children, then write the
+// status once, only if it changed.
 func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var group peapodv1alpha1.PodGroup
 	if err := r.Get(ctx, req.NamespacedName, &group); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Expectations.Forget(req.String())
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if group.Status.ObservedGeneration == group.Generation {
+	if group.DeletionTimestamp != nil {
+		// Owner references hand the children to the garbage collector.
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFrom(group.DeepCopy())
-	group.Status.ObservedGeneration = group.Generation
-	if err := r.Status().Patch(ctx, &group, patch); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, fmt.Errorf("writing status of PodGroup %s: %w", req.NamespacedName, err)
+
+	pods, err := r.memberPods(ctx, &group)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, nil
+	if !r.Expectations.Satisfied(req.String(), pods) {
+		// The cache has not caught up with our own writes; the Pod events it is waiting for requeue the group.
+		return ctrl.Result{RequeueAfter: expectations.Timeout}, nil
+	}
+
+	w := &reconcileWork{r: r, group: &group, pods: pods, now: r.Clock.Now()}
+	result, syncErr := w.sync(ctx)
+	if err := r.writeStatus(ctx, w, syncErr); err != nil {
+		return ctrl.Result{}, errors.Join(syncErr, err)
+	}
+	if syncErr != nil && !w.permanent {
+		return ctrl.Result{}, syncErr
+	}
+	return result, nil
 }
 
-// SetupWithManager registers the reconciler with the manager.
+func (r *PodGroupReconciler) memberPods(ctx context.Context, g *peapodv1alpha1.PodGroup) ([]*corev1.Pod, error) {
+	var list corev1.PodList
+	if err := r.List(ctx, &list, client.InNamespace(g.Namespace), client.MatchingLabels(desired.SelectorLabels(g.Name))); err != nil {
+		return nil, fmt.Errorf("listing the members of %s: %w", klog.KObj(g), err)
+	}
+	pods := make([]*corev1.Pod, 0, len(list.Items))
+	for i := range list.Items {
+		if metav1IsControlledBy(&list.Items[i], g) {
+			pods = append(pods, &list.Items[i])
+		}
+	}
+	return pods, nil
+}
+
+func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, failure error) error {
+	g := w.group
+	next := status.Compute(status.Input{
+		Group:           g,
+		Pods:            w.pods,
+		UpdateRevision:  w.updateRevision,
+		CurrentRevision: w.currentRevision,
+		MaxUnavailable:  w.maxUnavailable,
+		Failure:         failure,
+		Permanent:       w.permanent,
+		Now:             w.now,
+	})
+	if equality.Semantic.DeepEqual(g.Status, next) {
+		return nil
+	}
+	patch := client.MergeFrom(g.DeepCopy())
+	g.Status = next
+	if err := r.Status().Patch(ctx, g, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("writing the status of %s: %w", klog.KObj(g), err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the reconciler. It watches the group's own children only (the cache holds only
+// objects with the group label).
 func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Expectations == nil {
+		r.Expectations = expectations.NewStore(r.Clock)
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	if r.Recorder == nil {
+		r.Recorder = mgr.GetEventRecorder("peapod")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&peapodv1alpha1.PodGroup{}).
+		Owns(&corev1.Pod{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Named("podgroup").
 		Complete(r)
 }

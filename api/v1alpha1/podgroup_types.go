@@ -2,20 +2,184 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // PodGroupSpec is the desired state of a PodGroup.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || !has(self.updateStrategy.rollingUpdate) || !has(self.updateStrategy.rollingUpdate.partition) || !has(self.replicas) || self.updateStrategy.rollingUpdate.partition <= self.replicas",message="spec.updateStrategy.rollingUpdate.partition must not exceed spec.replicas",fieldPath=".updateStrategy.rollingUpdate.partition"
+// +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || self.updateStrategy.type != 'OnDelete' || !has(self.updateStrategy.rollingUpdate)",message="spec.updateStrategy.rollingUpdate is only allowed with type RollingUpdate",fieldPath=".updateStrategy.rollingUpdate"
+// +kubebuilder:validation:XValidation:rule="size(self.template.spec.containers) >= 1",message="spec.template.spec.containers must have at least one container",fieldPath=".template.spec.containers"
 type PodGroupSpec struct {
-	// replicas is the number of members. Each member is one Pod named <group>-<ordinal>.
+	// replicas is the number of members. Each member is one Pod named <group>-<ordinal>, ordinals 0..replicas-1.
+	// Scaling down removes the highest ordinals first. The scale subresource sets it (kubectl scale, HPA).
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// template describes the Pod of every member: its containers share network, localhost and volumes.
+	// template is the Pod of every member: its containers share network, localhost and volumes. Everything a Pod
+	// has may be set (volumes, resources, node selector, affinity, tolerations, runtime class). Labels under
+	// peapod.io/ are reserved. peapod sets hostname and subdomain so every member has a stable DNS name.
 	// +required
 	Template corev1.PodTemplateSpec `json:"template"`
+
+	// sharedVolumes is a shorthand for storage shared by the containers of one member: each entry becomes an
+	// emptyDir volume named after it, mounted into every container and init container at /shared/<name>.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	SharedVolumes []SharedVolume `json:"sharedVolumes,omitempty"`
+
+	// service says how the group is reached. A headless Service named <group>-members always exists for the
+	// per-member DNS names <group>-<ordinal>.<group>-members.<namespace>.svc; when ports are given, a ClusterIP
+	// Service named <group> selects the Ready members.
+	// +optional
+	Service *GroupService `json:"service,omitempty"`
+
+	// env is added to every container and init container, after the variables peapod injects (PEAPOD_GROUP,
+	// PEAPOD_ORDINAL, PEAPOD_REPLICAS, PEAPOD_SERVICE, PEAPOD_MEMBER_DNS, PEAPOD_PEERS, POD_NAME, POD_NAMESPACE,
+	// POD_IP, NODE_NAME, HOST_IP). A container's own variable of the same name wins over both.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// updateStrategy says how a template change reaches existing members.
+	// +optional
+	UpdateStrategy *UpdateStrategy `json:"updateStrategy,omitempty"`
+
+	// placement spreads the members over nodes or zones.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
+
+	// minReadySeconds is how long a member must be Ready, with no container crashing, to count as available.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+}
+
+// SharedVolume is storage shared by all containers of one member.
+type SharedVolume struct {
+	// name names the volume and its mount point /shared/<name>. It must not collide with a template volume.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// medium is the emptyDir medium: "" for the node's disk, "Memory" for tmpfs.
+	// +kubebuilder:validation:Enum="";Memory
+	// +optional
+	Medium corev1.StorageMedium `json:"medium,omitempty"`
+
+	// sizeLimit caps the volume's size.
+	// +optional
+	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
+}
+
+// GroupService describes the ClusterIP Service in front of the group.
+type GroupService struct {
+	// ports are the ports of the ClusterIP Service named <group>, which selects the group's Ready members.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +required
+	Ports []ServicePort `json:"ports"`
+}
+
+// ServicePort is one port of the group's Service.
+type ServicePort struct {
+	// name is the port's name, unique in the Service (an IANA_SVC_NAME: lowercase, at most 15 characters).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// port is the port the Service listens on.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +required
+	Port int32 `json:"port"`
+
+	// targetPort is the container port (number or name) traffic goes to; it defaults to port.
+	// +optional
+	TargetPort *intstr.IntOrString `json:"targetPort,omitempty"`
+
+	// protocol is TCP, UDP or SCTP.
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	// +kubebuilder:default=TCP
+	// +optional
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// UpdateStrategyType says how template changes reach existing members.
+// +kubebuilder:validation:Enum=RollingUpdate;OnDelete
+type UpdateStrategyType string
+
+const (
+	// RollingUpdateStrategy replaces outdated members, highest ordinal first, keeping at most maxUnavailable
+	// members unavailable.
+	RollingUpdateStrategy UpdateStrategyType = "RollingUpdate"
+	// OnDeleteStrategy updates a member only when someone deletes its Pod.
+	OnDeleteStrategy UpdateStrategyType = "OnDelete"
+)
+
+// UpdateStrategy says how a template change reaches existing members.
+type UpdateStrategy struct {
+	// type is RollingUpdate (the default) or OnDelete.
+	// +kubebuilder:default=RollingUpdate
+	// +optional
+	Type UpdateStrategyType `json:"type,omitempty"`
+
+	// rollingUpdate tunes the RollingUpdate strategy.
+	// +optional
+	RollingUpdate *RollingUpdate `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdate tunes a rolling update.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? self.maxUnavailable >= 1 : self.maxUnavailable.matches('^(100|[1-9][0-9]?)%$'))",message="spec.updateStrategy.rollingUpdate.maxUnavailable must be an integer >= 1 or a percentage from 1% to 100%",fieldPath=".maxUnavailable"
+type RollingUpdate struct {
+	// maxUnavailable is how many members (a number, or a percentage of replicas rounded down, at least 1) may be
+	// unavailable at once during the update. Default 1.
+	// +kubebuilder:validation:XIntOrString
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// partition stages a rollout: only members with an ordinal >= partition are updated. Default 0.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Partition *int32 `json:"partition,omitempty"`
+}
+
+// SpreadPolicy says over what the members are spread.
+// +kubebuilder:validation:Enum=None;Node;Zone
+type SpreadPolicy string
+
+const (
+	// SpreadNone places members wherever the scheduler likes.
+	SpreadNone SpreadPolicy = "None"
+	// SpreadNode puts members on distinct nodes where possible (max skew 1 over kubernetes.io/hostname).
+	SpreadNode SpreadPolicy = "Node"
+	// SpreadZone spreads members over zones (max skew 1 over topology.kubernetes.io/zone).
+	SpreadZone SpreadPolicy = "Zone"
+)
+
+// Placement spreads the members.
+type Placement struct {
+	// spread is None, Node or Zone; it becomes a topology spread constraint on every member, added to the
+	// template's own.
+	// +kubebuilder:default=None
+	// +optional
+	Spread SpreadPolicy `json:"spread,omitempty"`
 }
 
 // PodGroupStatus is the observed state of a PodGroup.
@@ -24,11 +188,36 @@ type PodGroupStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// replicas is the number of member Pods that exist.
+	// replicas is the number of member Pods that exist and are not being deleted.
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
 
-	// conditions describe the group's state: Available, Progressing and Degraded.
+	// readyReplicas is the number of members whose Pod is Ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// availableReplicas is the number of members Ready for at least minReadySeconds.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+
+	// updatedReplicas is the number of members at updateRevision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// currentRevision is the template revision all members had before the update in progress, if any.
+	// +optional
+	CurrentRevision string `json:"currentRevision,omitempty"`
+
+	// updateRevision is the revision of the current template.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+
+	// selector is the label selector of the members, for the scale subresource (HPA).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// conditions are Available (at least the desired members are available), Progressing (members are being
+	// created, updated or replaced) and Degraded (something keeps the group from its spec; the reason says what).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -36,11 +225,20 @@ type PodGroupStatus struct {
 }
 
 // PodGroup is a group of identical members; each member is one Pod of tightly coupled containers with a stable
-// name, reachable through the group's Services, and replaced on a healthy node when its node fails.
+// name and DNS identity, reachable through the group's Services, told about its peers, and replaced on a healthy
+// node when its node fails.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=pgroup,categories={peapod,all}
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
+// +kubebuilder:printcolumn:name="Up-to-date",type=integer,JSONPath=`.status.updatedReplicas`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters, so that <name>-<ordinal> and <name>-members stay DNS labels"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter), because it names the group's Services"
 type PodGroup struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

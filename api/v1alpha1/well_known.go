@@ -1,0 +1,45 @@
+package v1alpha1
+
+// Labels, annotations and env variables peapod sets: one place, so users can select on them and nothing else
+// spells them twice.
+const (
+	// GroupLabel names the PodGroup a Pod, Service or ConfigMap belongs to.
+	GroupLabel = "peapod.io/group"
+	// OrdinalLabel is a member Pod's ordinal.
+	OrdinalLabel = "peapod.io/ordinal"
+	// RevisionLabel is the template revision a member Pod was built from.
+	RevisionLabel = "peapod.io/revision"
+	// ReservedLabelPrefix starts every label peapod owns; templates may not set them.
+	ReservedLabelPrefix = "peapod.io/"
+
+	// AppliedHashAnnotation on a Service or ConfigMap is the hash of what peapod last applied to it, so an
+	// unchanged group costs no write.
+	AppliedHashAnnotation = "peapod.io/applied-hash"
+
+	// FieldOwner is peapod's field manager for server-side apply.
+	FieldOwner = "peapod"
+)
+
+// Env variables injected into every container and init container of a member.
+const (
+	EnvGroup     = "PEAPOD_GROUP"
+	EnvOrdinal   = "PEAPOD_ORDINAL"
+	EnvReplicas  = "PEAPOD_REPLICAS"
+	EnvService   = "PEAPOD_SERVICE"
+	EnvMemberDNS = "PEAPOD_MEMBER_DNS"
+	EnvPeers     = "PEAPOD_PEERS"
+	EnvPodName   = "POD_NAME"
+	EnvNamespace = "POD_NAMESPACE"
+	EnvPodIP     = "POD_IP"
+	EnvNodeName  = "NODE_NAME"
+	EnvHostIP    = "HOST_IP"
+)
+
+// Where the live peer list is mounted in every container: file PeersFile holds one stable DNS name a line and is
+// updated when the membership changes (env variables are fixed when a container starts).
+const (
+	PeersMountPath   = "/etc/peapod"
+	PeersFile        = "peers"
+	PeersVolumeName  = "peapod-peers"
+	SharedVolumeRoot = "/shared"
+)

@@ -1,0 +1,244 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// reconcileWork is one reconcile of one group: what was read, and what the phases found.
+type reconcileWork struct {
+	r     *PodGroupReconciler
+	group *peapodv1alpha1.PodGroup
+	pods  []*corev1.Pod
+	now   time.Time
+
+	shape           desired.Shape
+	updateRevision  string
+	currentRevision string
+	maxUnavailable  int
+	// permanent is set when the API server rejected what the spec asks for: retrying cannot help.
+	permanent bool
+}
+
+// sync runs the phases in order. Each phase's error is kept, and later phases still run where they can, so one
+// failing child never hides the state of the others.
+func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
+	g := w.group
+	w.shape = desired.ShapeOf(&g.Spec)
+	w.updateRevision = w.shape.Revision()
+	w.currentRevision = g.Status.CurrentRevision
+	if w.currentRevision == "" {
+		w.currentRevision = w.updateRevision
+	}
+	w.maxUnavailable = plan.ResolveMaxUnavailable(rollingUpdate(g).MaxUnavailable, desired.Replicas(g))
+
+	var errs []error
+	if err := w.ensureRevision(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.applyNetworking(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	result, err := w.syncMembers(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return result, errors.Join(errs...)
+}
+
+// ensureRevision stores the current shape as a ControllerRevision, so a partitioned rollout can recreate old
+// members as they were. A revision the status already names was stored before: no write.
+func (w *reconcileWork) ensureRevision(ctx context.Context) error {
+	if w.group.Status.UpdateRevision == w.updateRevision {
+		return nil
+	}
+	rev := desired.ControllerRevision(w.group, w.shape)
+	rev.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
+	if err := w.r.Create(ctx, rev); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("storing revision %s: %w", w.updateRevision, err)
+	}
+	return nil
+}
+
+// applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
+// no longer declares ports) and the peer ConfigMap, with one field owner.
+func (w *reconcileWork) applyNetworking(ctx context.Context) error {
+	g := w.group
+	owner := desired.OwnerReference(g)
+	var errs []error
+	headless := desired.HeadlessService(g, owner)
+	if err := apply(ctx, w, &corev1.Service{}, *headless.Name, headless, headless.WithAnnotations); err != nil {
+		errs = append(errs, fmt.Errorf("applying the headless Service: %w", err))
+	}
+	if svc := desired.ClusterIPService(g, owner); svc != nil {
+		if err := apply(ctx, w, &corev1.Service{}, *svc.Name, svc, svc.WithAnnotations); err != nil {
+			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
+		}
+	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
+		errs = append(errs, err)
+	}
+	peers := desired.PeersConfigMap(g, owner)
+	if err := apply(ctx, w, &corev1.ConfigMap{}, *peers.Name, peers, peers.WithAnnotations); err != nil {
+		errs = append(errs, fmt.Errorf("applying the peer ConfigMap: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// apply server-side applies a child unless the cached child already carries the hash of the same apply
+// configuration: a group whose spec did not change costs no API write.
+func apply[T runtime.ApplyConfiguration](ctx context.Context, w *reconcileWork, existing client.Object, name string, ac T,
+	annotate func(map[string]string) T) error {
+	hash := desired.Hash(ac)
+	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, existing)
+	if err == nil && existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash {
+		return nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	annotate(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
+	return w.r.Apply(ctx, ac, client.FieldOwner(peapodv1alpha1.FieldOwner), client.ForceOwnership)
+}
+
+func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name string) error {
+	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, obj)
+	if apierrors.IsNotFound(err) || (err == nil && !metav1IsControlledBy(obj, w.group)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}))
+}
+
+// syncMembers deletes and creates member Pods as the plan says.
+func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
+	g := w.group
+	p := plan.Make(plan.Input{
+		Replicas:        desired.Replicas(g),
+		UpdateRevision:  w.updateRevision,
+		CurrentRevision: w.currentRevision,
+		Strategy:        strategyType(g),
+		MaxUnavailable:  w.maxUnavailable,
+		Partition:       partition(g),
+		MinReadySeconds: g.Spec.MinReadySeconds,
+		Pods:            w.pods,
+		Now:             w.now,
+	})
+	var errs []error
+	for _, d := range p.Delete {
+		if err := w.deleteMember(ctx, d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, c := range p.Create {
+		if err := w.createMember(ctx, c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: p.RequeueAfter}, errors.Join(errs...)
+}
+
+func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error {
+	key := client.ObjectKeyFromObject(w.group).String()
+	w.r.Expectations.ExpectDeletion(key, d.Pod.UID)
+	err := w.r.Delete(ctx, d.Pod, client.Preconditions{UID: ptrTo(d.Pod.UID)})
+	if err != nil && !apierrors.IsNotFound(err) {
+		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
+		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)
+	}
+	w.r.Recorder.Eventf(w.group, d.Pod, corev1.EventTypeNormal, string(d.Reason), "DeleteMember",
+		"Deleted member Pod %s (%s)", d.Pod.Name, d.Reason)
+	return nil
+}
+
+func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error {
+	shape, err := w.shapeOf(ctx, c.Revision)
+	if err != nil {
+		return err
+	}
+	pod := desired.MemberPod(w.group, shape, c.Ordinal)
+	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
+	key := client.ObjectKeyFromObject(w.group).String()
+	w.r.Expectations.ExpectCreation(key, pod.Name)
+	err = w.r.Create(ctx, pod)
+	switch {
+	case err == nil:
+		w.r.Recorder.Eventf(w.group, pod, corev1.EventTypeNormal, "MemberCreated", "CreateMember",
+			"Created member Pod %s at revision %s", pod.Name, c.Revision)
+		return nil
+	case apierrors.IsAlreadyExists(err):
+		// The old Pod of this identity still exists; the replacement waits until it is gone.
+		w.r.Expectations.CreationFailed(key, pod.Name)
+		return nil
+	default:
+		w.r.Expectations.CreationFailed(key, pod.Name)
+		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+			w.permanent = true
+		}
+		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeWarning, "CreateMemberFailed", "CreateMember",
+			"Creating member Pod %s: %v", pod.Name, err)
+		return fmt.Errorf("creating member %s: %w", klog.KObj(pod), err)
+	}
+}
+
+// shapeOf returns the shape of a revision: the spec's own, or an older one stored in a ControllerRevision. A
+// revision that cannot be found is replaced by the current shape rather than leaving the member missing.
+func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.Shape, error) {
+	if revision == w.updateRevision {
+		return w.shape, nil
+	}
+	var rev appsv1.ControllerRevision
+	name := desired.ControllerRevisionName(w.group.Name, revision)
+	err := w.r.APIReader.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, &rev)
+	if apierrors.IsNotFound(err) {
+		return w.shape, nil
+	}
+	if err != nil {
+		return desired.Shape{}, fmt.Errorf("reading revision %s: %w", revision, err)
+	}
+	return desired.DecodeShape(rev.Data.Raw)
+}
+
+func rollingUpdate(g *peapodv1alpha1.PodGroup) peapodv1alpha1.RollingUpdate {
+	if s := g.Spec.UpdateStrategy; s != nil && s.RollingUpdate != nil {
+		return *s.RollingUpdate
+	}
+	return peapodv1alpha1.RollingUpdate{}
+}
+
+func strategyType(g *peapodv1alpha1.PodGroup) peapodv1alpha1.UpdateStrategyType {
+	if s := g.Spec.UpdateStrategy; s != nil && s.Type != "" {
+		return s.Type
+	}
+	return peapodv1alpha1.RollingUpdateStrategy
+}
+
+func partition(g *peapodv1alpha1.PodGroup) int {
+	if p := rollingUpdate(g).Partition; p != nil {
+		return int(*p)
+	}
+	return 0
+}
+
+func metav1IsControlledBy(obj metav1.Object, g *peapodv1alpha1.PodGroup) bool {
+	return metav1.IsControlledBy(obj, g)
+}
+
+func ptrTo[T any](v T) *T { return &v }

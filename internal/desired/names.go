@@ -1,0 +1,67 @@
+// Package desired builds the objects a PodGroup should have (member Pods, Services, the peer ConfigMap) from its
+// spec alone: pure functions, no client, no clock.
+package desired
+
+import (
+	"fmt"
+	"strconv"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+)
+
+// MemberName is the stable name of a member's Pod, and its hostname.
+func MemberName(group string, ordinal int) string { return fmt.Sprintf("%s-%d", group, ordinal) }
+
+// HeadlessServiceName names the headless Service that gives every member a DNS name.
+func HeadlessServiceName(group string) string { return group + "-members" }
+
+// ServiceName names the ClusterIP Service in front of the Ready members.
+func ServiceName(group string) string { return group }
+
+// PeersConfigMapName names the ConfigMap with the live peer list.
+func PeersConfigMapName(group string) string { return group + "-peers" }
+
+// MemberDNS is a member's stable DNS name.
+func MemberDNS(group, namespace string, ordinal int) string {
+	return fmt.Sprintf("%s.%s.%s.svc", MemberName(group, ordinal), HeadlessServiceName(group), namespace)
+}
+
+// ServiceDNS is the DNS name of the group's ClusterIP Service.
+func ServiceDNS(group, namespace string) string {
+	return fmt.Sprintf("%s.%s.svc", ServiceName(group), namespace)
+}
+
+// PeerDNSNames lists the stable DNS names of all members, by ordinal.
+func PeerDNSNames(group, namespace string, replicas int) []string {
+	names := make([]string, replicas)
+	for i := range names {
+		names[i] = MemberDNS(group, namespace, i)
+	}
+	return names
+}
+
+// SelectorLabels select every member of a group.
+func SelectorLabels(group string) map[string]string {
+	return map[string]string{peapodv1alpha1.GroupLabel: group}
+}
+
+// OrdinalOf reads a member Pod's ordinal from its label; ok is false when it is missing or malformed.
+func OrdinalOf(labels map[string]string) (ordinal int, ok bool) {
+	v, found := labels[peapodv1alpha1.OrdinalLabel]
+	if !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Replicas is spec.replicas with its default.
+func Replicas(g *peapodv1alpha1.PodGroup) int {
+	if g.Spec.Replicas == nil {
+		return 1
+	}
+	return int(*g.Spec.Replicas)
+}

@@ -1,0 +1,107 @@
+package desired
+
+import (
+	"maps"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+)
+
+// MemberPod builds the Pod of member ordinal from a revision's shape. The caller sets the owner reference.
+func MemberPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int) *corev1.Pod {
+	revision := shape.Revision()
+	tmpl := shape.Template.DeepCopy()
+	name := MemberName(g.Name, ordinal)
+
+	labels := maps.Clone(tmpl.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, SelectorLabels(g.Name))
+	labels[peapodv1alpha1.OrdinalLabel] = strconv.Itoa(ordinal)
+	labels[peapodv1alpha1.RevisionLabel] = revision
+
+	spec := tmpl.Spec
+	spec.Hostname = name
+	spec.Subdomain = HeadlessServiceName(g.Name)
+	spec.Volumes = append(spec.Volumes, memberVolumes(g.Name, shape.SharedVolumes)...)
+	env := injectedEnv(g, ordinal)
+	mounts := memberMounts(shape.SharedVolumes)
+	for i := range spec.InitContainers {
+		wire(&spec.InitContainers[i], env, shape.Env, mounts)
+	}
+	for i := range spec.Containers {
+		wire(&spec.Containers[i], env, shape.Env, mounts)
+	}
+	spec.TopologySpreadConstraints = append(spec.TopologySpreadConstraints, spreadConstraints(g.Name, shape.Placement)...)
+
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Namespace:   g.Namespace,
+			Labels:      labels,
+			Annotations: maps.Clone(tmpl.Annotations),
+		},
+		Spec: spec,
+	}
+}
+
+func wire(c *corev1.Container, injected, groupEnv []corev1.EnvVar, mounts []corev1.VolumeMount) {
+	c.Env = mergeEnv(injected, groupEnv, c.Env)
+	c.VolumeMounts = append(c.VolumeMounts, mounts...)
+}
+
+func memberVolumes(group string, shared []peapodv1alpha1.SharedVolume) []corev1.Volume {
+	volumes := make([]corev1.Volume, 0, len(shared)+1)
+	for _, sv := range shared {
+		volumes = append(volumes, corev1.Volume{
+			Name:         sv.Name,
+			VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: sv.Medium, SizeLimit: sv.SizeLimit}},
+		})
+	}
+	return append(volumes, corev1.Volume{
+		Name: peapodv1alpha1.PeersVolumeName,
+		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: PeersConfigMapName(group)},
+		}},
+	})
+}
+
+func memberMounts(shared []peapodv1alpha1.SharedVolume) []corev1.VolumeMount {
+	mounts := make([]corev1.VolumeMount, 0, len(shared)+1)
+	for _, sv := range shared {
+		mounts = append(mounts, corev1.VolumeMount{Name: sv.Name, MountPath: peapodv1alpha1.SharedVolumeRoot + "/" + sv.Name})
+	}
+	return append(mounts, corev1.VolumeMount{
+		Name: peapodv1alpha1.PeersVolumeName, MountPath: peapodv1alpha1.PeersMountPath, ReadOnly: true,
+	})
+}
+
+func spreadConstraints(group string, placement *peapodv1alpha1.Placement) []corev1.TopologySpreadConstraint {
+	if placement == nil {
+		return nil
+	}
+	var key string
+	switch placement.Spread {
+	case peapodv1alpha1.SpreadNode:
+		key = corev1.LabelHostname
+	case peapodv1alpha1.SpreadZone:
+		key = corev1.LabelTopologyZone
+	default:
+		return nil
+	}
+	// Hard spreading, over the nodes a member may use: cordoned, tainted and unselected nodes do not count, so a
+	// dead or drained node never blocks a replacement.
+	honor := corev1.NodeInclusionPolicyHonor
+	return []corev1.TopologySpreadConstraint{{
+		MaxSkew:            1,
+		TopologyKey:        key,
+		WhenUnsatisfiable:  corev1.DoNotSchedule,
+		LabelSelector:      &metav1.LabelSelector{MatchLabels: SelectorLabels(group)},
+		NodeAffinityPolicy: &honor,
+		NodeTaintsPolicy:   &honor,
+	}}
+}

@@ -1,0 +1,77 @@
+package desired
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+)
+
+// HeadlessService gives every member the DNS name <member>.<group>-members.<namespace>.svc. It publishes members
+// that are not Ready yet, so peers find each other while starting.
+func HeadlessService(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration) *corev1ac.ServiceApplyConfiguration {
+	return corev1ac.Service(HeadlessServiceName(g.Name), g.Namespace).
+		WithLabels(SelectorLabels(g.Name)).
+		WithOwnerReferences(owner).
+		WithSpec(corev1ac.ServiceSpec().
+			WithClusterIP(corev1.ClusterIPNone).
+			WithSelector(SelectorLabels(g.Name)).
+			WithPublishNotReadyAddresses(true))
+}
+
+// ClusterIPService is the group's front end: it selects the Ready members. Nil when the group declares no ports.
+func ClusterIPService(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration) *corev1ac.ServiceApplyConfiguration {
+	if g.Spec.Service == nil || len(g.Spec.Service.Ports) == 0 {
+		return nil
+	}
+	spec := corev1ac.ServiceSpec().WithType(corev1.ServiceTypeClusterIP).WithSelector(SelectorLabels(g.Name))
+	for _, p := range g.Spec.Service.Ports {
+		target := intstr.FromInt32(p.Port)
+		if p.TargetPort != nil {
+			target = *p.TargetPort
+		}
+		protocol := p.Protocol
+		if protocol == "" {
+			protocol = corev1.ProtocolTCP
+		}
+		spec.WithPorts(corev1ac.ServicePort().WithName(p.Name).WithPort(p.Port).WithTargetPort(target).WithProtocol(protocol))
+	}
+	return corev1ac.Service(ServiceName(g.Name), g.Namespace).
+		WithLabels(SelectorLabels(g.Name)).
+		WithOwnerReferences(owner).
+		WithSpec(spec)
+}
+
+// PeersConfigMap holds the live peer list, one stable DNS name a line, mounted into every container.
+func PeersConfigMap(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration) *corev1ac.ConfigMapApplyConfiguration {
+	peers := PeerDNSNames(g.Name, g.Namespace, Replicas(g))
+	data := strings.Join(peers, "\n")
+	if data != "" {
+		data += "\n"
+	}
+	return corev1ac.ConfigMap(PeersConfigMapName(g.Name), g.Namespace).
+		WithLabels(SelectorLabels(g.Name)).
+		WithOwnerReferences(owner).
+		WithData(map[string]string{peapodv1alpha1.PeersFile: data})
+}
+
+// OwnerReference makes the group the controller of a child, so children are garbage-collected with it.
+func OwnerReference(g *peapodv1alpha1.PodGroup) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(peapodv1alpha1.GroupVersion.String()).
+		WithKind("PodGroup").
+		WithName(g.Name).
+		WithUID(g.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// ControllerRef is OwnerReference for objects created with a typed client.
+func ControllerRef(g *peapodv1alpha1.PodGroup) metav1.OwnerReference {
+	return *metav1.NewControllerRef(g, peapodv1alpha1.GroupVersion.WithKind("PodGroup"))
+}

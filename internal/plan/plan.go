@@ -1,0 +1,177 @@
+// Package plan decides, from the member Pods that exist, what a PodGroup reconcile does next: which ordinals to
+// create at which revision and which Pods to delete (scale-down, failed members, rolling update). Pure: it takes
+// the time as an argument and returns when to look again.
+package plan
+
+import (
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+)
+
+// Input is what the plan is made from.
+type Input struct {
+	Replicas        int
+	UpdateRevision  string
+	CurrentRevision string
+	Strategy        peapodv1alpha1.UpdateStrategyType
+	MaxUnavailable  int
+	Partition       int
+	MinReadySeconds int32
+	// Pods are the group's member Pods, as the cache sees them.
+	Pods []*corev1.Pod
+	Now  time.Time
+}
+
+// DeleteReason says why a Pod is deleted.
+type DeleteReason string
+
+const (
+	ReasonScaleDown DeleteReason = "ScaleDown"
+	ReasonFailed    DeleteReason = "MemberFailed"
+	ReasonUpdate    DeleteReason = "RollingUpdate"
+	ReasonStray     DeleteReason = "StrayPod"
+)
+
+// Deletion is a Pod to delete and why.
+type Deletion struct {
+	Pod    *corev1.Pod
+	Reason DeleteReason
+}
+
+// Creation is a member to create at a revision.
+type Creation struct {
+	Ordinal  int
+	Revision string
+}
+
+// Plan is the next step.
+type Plan struct {
+	Create []Creation
+	Delete []Deletion
+	// RequeueAfter is when availability will change without any event (a member reaching minReadySeconds).
+	RequeueAfter time.Duration
+}
+
+// Make plans the next step. Members are created whenever their ordinal has no Pod (a terminating Pod still holds
+// its name: the replacement waits until it is gone, so an identity never has two Pods).
+func Make(in Input) Plan {
+	var p Plan
+	byOrdinal := map[int]*corev1.Pod{}
+	for _, pod := range in.Pods {
+		ordinal, ok := desired.OrdinalOf(pod.Labels)
+		if !ok || pod.Name != desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal) {
+			if pod.DeletionTimestamp == nil {
+				p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonStray})
+			}
+			continue
+		}
+		byOrdinal[ordinal] = pod
+	}
+
+	for ordinal, pod := range byOrdinal {
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		switch {
+		case ordinal >= in.Replicas:
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonScaleDown})
+		case Finished(pod):
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonFailed})
+		}
+	}
+	for ordinal := range in.Replicas {
+		if _, exists := byOrdinal[ordinal]; !exists {
+			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.revisionFor(ordinal)})
+		}
+	}
+	p.Delete = append(p.Delete, in.rollingUpdate(byOrdinal, p.Delete)...)
+	p.RequeueAfter = in.nextAvailabilityChange(byOrdinal)
+	slices.SortFunc(p.Delete, func(a, b Deletion) int { return compareOrdinalsDesc(a.Pod, b.Pod) })
+	return p
+}
+
+// revisionFor is the revision a new member gets: members below the partition keep the current revision.
+func (in Input) revisionFor(ordinal int) string {
+	if in.Strategy != peapodv1alpha1.OnDeleteStrategy && ordinal < in.Partition && in.CurrentRevision != "" {
+		return in.CurrentRevision
+	}
+	return in.UpdateRevision
+}
+
+// rollingUpdate picks outdated members to replace, highest ordinal first, keeping at most MaxUnavailable members
+// unavailable. Replacing a member that is unavailable anyway costs nothing from that budget.
+func (in Input) rollingUpdate(byOrdinal map[int]*corev1.Pod, already []Deletion) []Deletion {
+	if in.Strategy == peapodv1alpha1.OnDeleteStrategy {
+		return nil
+	}
+	deleting := map[string]bool{}
+	for _, d := range already {
+		deleting[d.Pod.Name] = true
+	}
+	unavailable := 0
+	for ordinal := range in.Replicas {
+		pod := byOrdinal[ordinal]
+		if pod == nil || pod.DeletionTimestamp != nil || deleting[pod.Name] || !Available(pod, in.MinReadySeconds, in.Now) {
+			unavailable++
+		}
+	}
+	budget := in.MaxUnavailable - unavailable
+	var out []Deletion
+	for ordinal := in.Replicas - 1; ordinal >= in.Partition; ordinal-- {
+		pod := byOrdinal[ordinal]
+		if pod == nil || pod.DeletionTimestamp != nil || deleting[pod.Name] || pod.Labels[peapodv1alpha1.RevisionLabel] == in.UpdateRevision {
+			continue
+		}
+		if Available(pod, in.MinReadySeconds, in.Now) {
+			if budget <= 0 {
+				continue
+			}
+			budget--
+		}
+		out = append(out, Deletion{Pod: pod, Reason: ReasonUpdate})
+	}
+	return out
+}
+
+func (in Input) nextAvailabilityChange(byOrdinal map[int]*corev1.Pod) time.Duration {
+	if in.MinReadySeconds == 0 {
+		return 0
+	}
+	var next time.Duration
+	for _, pod := range byOrdinal {
+		since, ready := ReadySince(pod)
+		if !ready {
+			continue
+		}
+		remaining := since.Add(time.Duration(in.MinReadySeconds) * time.Second).Sub(in.Now)
+		if remaining > 0 && (next == 0 || remaining < next) {
+			next = remaining
+		}
+	}
+	return next
+}
+
+// ResolveMaxUnavailable turns maxUnavailable (a number or a percentage of replicas, rounded down) into a count
+// of at least 1.
+func ResolveMaxUnavailable(v *intstr.IntOrString, replicas int) int {
+	if v == nil {
+		return 1
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, replicas, false)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+func compareOrdinalsDesc(a, b *corev1.Pod) int {
+	oa, _ := desired.OrdinalOf(a.Labels)
+	ob, _ := desired.OrdinalOf(b.Labels)
+	return ob - oa
+}

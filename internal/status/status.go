@@ -1,0 +1,148 @@
+// Package status computes a PodGroup's status from its member Pods: a pure function of what was observed, so
+// it is written only when it changes.
+package status
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// Condition types. Available, Progressing and Degraded say what a person wants to know; Reconciling and Stalled
+// are the kstatus conventions, so kubectl wait, helm --wait, Flux and Argo CD can tell when a group is done.
+const (
+	ConditionAvailable   = "Available"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Input is what the status is computed from.
+type Input struct {
+	Group           *peapodv1alpha1.PodGroup
+	Pods            []*corev1.Pod
+	UpdateRevision  string
+	CurrentRevision string
+	MaxUnavailable  int
+	// Failure is the error that kept this reconcile from its goal, if any; Permanent says retrying cannot help
+	// until the spec changes (the API server rejected what the spec asks for).
+	Failure   error
+	Permanent bool
+	Now       time.Time
+}
+
+// Compute returns the group's new status. Conditions keep their lastTransitionTime while their status holds.
+func Compute(in Input) peapodv1alpha1.PodGroupStatus {
+	g := in.Group
+	replicas := desired.Replicas(g)
+	out := peapodv1alpha1.PodGroupStatus{
+		ObservedGeneration: g.Generation,
+		UpdateRevision:     in.UpdateRevision,
+		CurrentRevision:    in.CurrentRevision,
+		Selector:           labels.SelectorFromSet(desired.SelectorLabels(g.Name)).String(),
+		Conditions:         append([]metav1.Condition(nil), g.Status.Conditions...),
+	}
+	for _, pod := range in.Pods {
+		ordinal, ok := desired.OrdinalOf(pod.Labels)
+		if !ok || ordinal >= replicas || pod.DeletionTimestamp != nil {
+			continue
+		}
+		out.Replicas++
+		if plan.Ready(pod) {
+			out.ReadyReplicas++
+		}
+		if plan.Available(pod, g.Spec.MinReadySeconds, in.Now) {
+			out.AvailableReplicas++
+		}
+		if pod.Labels[peapodv1alpha1.RevisionLabel] == in.UpdateRevision {
+			out.UpdatedReplicas++
+		}
+	}
+	if int(out.UpdatedReplicas) == replicas && out.Replicas == int32(replicas) {
+		out.CurrentRevision = in.UpdateRevision
+	}
+
+	want := int32(replicas)
+	minAvailable := max(want-int32(in.MaxUnavailable), 0)
+	done := out.Replicas == want && out.AvailableReplicas == want && out.UpdatedReplicas >= updatedGoal(g, replicas)
+
+	available := condition(ConditionAvailable, out.AvailableReplicas >= minAvailable && want > 0 || want == 0,
+		"MinimumMembersAvailable", fmt.Sprintf("%d of %d members available", out.AvailableReplicas, want))
+	if !available.isTrue() {
+		available.reason = "MembersUnavailable"
+	}
+	progressing := condition(ConditionProgressing, !done, "MembersChanging",
+		fmt.Sprintf("%d of %d members available, %d updated", out.AvailableReplicas, want, out.UpdatedReplicas))
+	if done {
+		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
+	}
+	degraded := condition(ConditionDegraded, in.Failure != nil, "AsExpected", "")
+	if in.Failure != nil {
+		degraded.reason, degraded.message = "ReconcileError", in.Failure.Error()
+		if in.Permanent {
+			degraded.reason = "InvalidMember"
+		}
+	}
+
+	for _, c := range []cond{available, progressing, degraded} {
+		set(&out.Conditions, c, g.Generation, in.Now)
+	}
+	// kstatus reads Reconciling and Stalled as "abnormal-true": present only while they hold.
+	setOrRemove(&out.Conditions, cond{ConditionReconciling, !done && !in.Permanent, progressing.reason, progressing.message}, g.Generation, in.Now)
+	setOrRemove(&out.Conditions, cond{ConditionStalled, in.Permanent, degraded.reason, degraded.message}, g.Generation, in.Now)
+	return out
+}
+
+// updatedGoal is how many members a finished rollout has at the update revision: all, less those a partition
+// holds back.
+func updatedGoal(g *peapodv1alpha1.PodGroup, replicas int) int32 {
+	if s := g.Spec.UpdateStrategy; s != nil && s.Type == peapodv1alpha1.OnDeleteStrategy {
+		return 0
+	}
+	partition := 0
+	if s := g.Spec.UpdateStrategy; s != nil && s.RollingUpdate != nil && s.RollingUpdate.Partition != nil {
+		partition = int(*s.RollingUpdate.Partition)
+	}
+	return int32(max(replicas-partition, 0))
+}
+
+type cond struct {
+	typ     string
+	status  bool
+	reason  string
+	message string
+}
+
+func condition(typ string, status bool, reason, message string) cond {
+	return cond{typ: typ, status: status, reason: reason, message: message}
+}
+
+func (c cond) isTrue() bool { return c.status }
+
+func set(conds *[]metav1.Condition, c cond, generation int64, now time.Time) {
+	status := metav1.ConditionFalse
+	if c.status {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: c.typ, Status: status, Reason: c.reason, Message: c.message,
+		ObservedGeneration: generation, LastTransitionTime: metav1.NewTime(now),
+	})
+}
+
+func setOrRemove(conds *[]metav1.Condition, c cond, generation int64, now time.Time) {
+	if !c.status {
+		meta.RemoveStatusCondition(conds, c.typ)
+		return
+	}
+	set(conds, c, generation, now)
+}
