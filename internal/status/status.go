@@ -72,10 +72,11 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	}
 
 	want := int32(replicas)
-	minAvailable := max(want-int32(in.MaxUnavailable), 0)
+	// Available as a Deployment means it (all but maxUnavailable), and never with no member available at all.
+	minAvailable := max(want-int32(in.MaxUnavailable), min(want, 1))
 	done := out.Replicas == want && out.AvailableReplicas == want && out.UpdatedReplicas >= updatedGoal(g, replicas)
 
-	available := condition(ConditionAvailable, out.AvailableReplicas >= minAvailable && want > 0 || want == 0,
+	available := condition(ConditionAvailable, out.AvailableReplicas >= minAvailable,
 		"MinimumMembersAvailable", fmt.Sprintf("%d of %d members available", out.AvailableReplicas, want))
 	if !available.isTrue() {
 		available.reason = "MembersUnavailable"

@@ -1,0 +1,176 @@
+package desired
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	pt "github.com/peapod-io/peapod/internal/testing"
+)
+
+func injected(ordinal string) []corev1.EnvVar {
+	return []corev1.EnvVar{
+		{Name: "PEAPOD_GROUP", Value: "web"},
+		{Name: "PEAPOD_ORDINAL", Value: ordinal},
+		{Name: "PEAPOD_REPLICAS", Value: "2"},
+		{Name: "PEAPOD_SERVICE", Value: "web.ns.svc"},
+		{Name: "PEAPOD_MEMBER_DNS", Value: "web-" + ordinal + ".web-members.ns.svc"},
+		{Name: "PEAPOD_PEERS", Value: "web-0.web-members.ns.svc,web-1.web-members.ns.svc"},
+		fieldRef("POD_NAME", "metadata.name"),
+		fieldRef("POD_NAMESPACE", "metadata.namespace"),
+		fieldRef("POD_IP", "status.podIP"),
+		fieldRef("NODE_NAME", "spec.nodeName"),
+		fieldRef("HOST_IP", "status.hostIP"),
+	}
+}
+
+var peersMount = corev1.VolumeMount{Name: "peapod-peers", MountPath: "/etc/peapod", ReadOnly: true}
+
+var peersVolume = corev1.Volume{Name: "peapod-peers", VolumeSource: corev1.VolumeSource{
+	ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "web-peers"}},
+}}
+
+func TestMemberPod(t *testing.T) {
+	cases := map[string]struct {
+		group   *peapodv1alpha1.PodGroup
+		ordinal int
+		want    func(rev string) *corev1.Pod
+	}{
+		"identity, env, peer list and labels": {
+			group:   pt.MakePodGroup("web", "ns").Replicas(2).Obj(),
+			ordinal: 1,
+			want: func(rev string) *corev1.Pod {
+				return &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: map[string]string{
+						"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": rev,
+					}},
+					Spec: corev1.PodSpec{
+						Hostname:  "web-1",
+						Subdomain: "web-members",
+						Containers: []corev1.Container{{
+							Name: "app", Image: pt.PauseImage, Env: injected("1"),
+							VolumeMounts: []corev1.VolumeMount{peersMount},
+						}},
+						Volumes: []corev1.Volume{peersVolume},
+					},
+				}
+			},
+		},
+		"shared volumes in every container and init container, group env, the container's own env wins": {
+			group: func() *peapodv1alpha1.PodGroup {
+				g := pt.MakePodGroup("web", "ns").Replicas(2).SharedVolume("data").Env("MODE", "group").Env("LEVEL", "1").Obj()
+				g.Spec.Template.Labels = map[string]string{"app": "web"}
+				g.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "own"}, {Name: "PEAPOD_GROUP", Value: "mine"}}
+				g.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: pt.PauseImage}}
+				return g
+			}(),
+			ordinal: 0,
+			want: func(rev string) *corev1.Pod {
+				sharedMount := corev1.VolumeMount{Name: "data", MountPath: "/shared/data"}
+				env := append(injected("0")[1:], corev1.EnvVar{Name: "LEVEL", Value: "1"},
+					corev1.EnvVar{Name: "MODE", Value: "own"}, corev1.EnvVar{Name: "PEAPOD_GROUP", Value: "mine"})
+				initEnv := append(injected("0"), corev1.EnvVar{Name: "MODE", Value: "group"}, corev1.EnvVar{Name: "LEVEL", Value: "1"})
+				return &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", Labels: map[string]string{
+						"app": "web", "peapod.io/group": "web", "peapod.io/ordinal": "0", "peapod.io/revision": rev,
+					}},
+					Spec: corev1.PodSpec{
+						Hostname:  "web-0",
+						Subdomain: "web-members",
+						InitContainers: []corev1.Container{{
+							Name: "init", Image: pt.PauseImage, Env: initEnv,
+							VolumeMounts: []corev1.VolumeMount{sharedMount, peersMount},
+						}},
+						Containers: []corev1.Container{{
+							Name: "app", Image: pt.PauseImage, Env: env,
+							VolumeMounts: []corev1.VolumeMount{sharedMount, peersMount},
+						}},
+						Volumes: []corev1.Volume{
+							{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+							peersVolume,
+						},
+					},
+				}
+			},
+		},
+		"spread over nodes becomes a hard topology spread constraint that ignores tainted nodes": {
+			group:   pt.MakePodGroup("web", "ns").Replicas(2).Spread(peapodv1alpha1.SpreadNode).Obj(),
+			ordinal: 0,
+			want: func(rev string) *corev1.Pod {
+				honor := corev1.NodeInclusionPolicyHonor
+				return &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", Labels: map[string]string{
+						"peapod.io/group": "web", "peapod.io/ordinal": "0", "peapod.io/revision": rev,
+					}},
+					Spec: corev1.PodSpec{
+						Hostname:  "web-0",
+						Subdomain: "web-members",
+						Containers: []corev1.Container{{
+							Name: "app", Image: pt.PauseImage, Env: injected("0"),
+							VolumeMounts: []corev1.VolumeMount{peersMount},
+						}},
+						Volumes: []corev1.Volume{peersVolume},
+						TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
+							MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.DoNotSchedule,
+							LabelSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"peapod.io/group": "web"}},
+							NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor,
+						}},
+					},
+				}
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			shape := ShapeOf(&tc.group.Spec)
+			got := MemberPod(tc.group, shape, tc.ordinal)
+			if diff := cmp.Diff(tc.want(shape.Revision()), got); diff != "" {
+				t.Errorf("MemberPod() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRevision(t *testing.T) {
+	base := pt.MakePodGroup("web", "ns").Replicas(2).Obj()
+	cases := map[string]struct {
+		change   func(g *peapodv1alpha1.PodGroup)
+		wantSame bool
+	}{
+		"scaling keeps the revision":          {change: func(g *peapodv1alpha1.PodGroup) { *g.Spec.Replicas = 5 }, wantSame: true},
+		"minReadySeconds keeps the revision":  {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.MinReadySeconds = 9 }, wantSame: true},
+		"an image change is a new revision":   {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.Containers[0].Image = "x" }},
+		"a group env change is a new revision": {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.Env = []corev1.EnvVar{{Name: "A"}} }},
+		"a shared volume is a new revision": {change: func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "d"}}
+		}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			changed := base.DeepCopy()
+			tc.change(changed)
+			before, after := ShapeOf(&base.Spec).Revision(), ShapeOf(&changed.Spec).Revision()
+			if (before == after) != tc.wantSame {
+				t.Errorf("revision before %q, after %q; want same: %v", before, after, tc.wantSame)
+			}
+		})
+	}
+}
+
+func TestShapeRoundTrip(t *testing.T) {
+	g := pt.MakePodGroup("web", "ns").SharedVolume("data").Env("A", "1").Spread(peapodv1alpha1.SpreadZone).Obj()
+	shape := ShapeOf(&g.Spec)
+	decoded, err := DecodeShape(shape.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(shape, decoded); diff != "" {
+		t.Errorf("round trip mismatch (-want +got):\n%s", diff)
+	}
+	if decoded.Revision() != shape.Revision() {
+		t.Errorf("revision changed in the round trip")
+	}
+}

@@ -1,0 +1,131 @@
+package plan
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	pt "github.com/peapod-io/peapod/internal/testing"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// summary is a plan reduced to names, for readable diffs.
+type summary struct {
+	Create       []Creation
+	Delete       []string
+	RequeueAfter time.Duration
+}
+
+func summarize(p Plan) summary {
+	s := summary{Create: p.Create, RequeueAfter: p.RequeueAfter}
+	for _, d := range p.Delete {
+		s.Delete = append(s.Delete, d.Pod.Name+":"+string(d.Reason))
+	}
+	return s
+}
+
+func ready(ordinal int, rev string) *corev1.Pod {
+	return pt.MakeMemberPod("g", ordinal, rev).Ready(now.Add(-time.Hour)).Obj()
+}
+
+func TestMake(t *testing.T) {
+	cases := map[string]struct {
+		in   Input
+		want summary
+	}{
+		"creates every missing member at the update revision": {
+			in:   Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "b", MaxUnavailable: 1},
+			want: summary{Create: []Creation{{0, "b"}, {1, "b"}, {2, "b"}}},
+		},
+		"nothing to do when all members are current": {
+			in:   Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a")}},
+			want: summary{},
+		},
+		"scale-down deletes the highest ordinals first": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), ready(2, "a")}},
+			want: summary{Delete: []string{"g-2:ScaleDown", "g-1:ScaleDown"}},
+		},
+		"a terminating member holds its name: no replacement yet": {
+			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Terminating().Obj()}},
+			want: summary{},
+		},
+		"a failed member is deleted, to be recreated once gone": {
+			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Phase(corev1.PodFailed).Obj()}},
+			want: summary{Delete: []string{"g-1:MemberFailed"}},
+		},
+		"a pod whose name does not match its ordinal is deleted": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 0, "a").Name("g-0-copy").Obj()}},
+			want: summary{Delete: []string{"g-0-copy:StrayPod"}},
+		},
+		"rolling update replaces at most maxUnavailable available members, highest first": {
+			in: Input{Replicas: 4, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 2,
+				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), ready(2, "a"), ready(3, "a")}},
+			want: summary{Delete: []string{"g-3:RollingUpdate", "g-2:RollingUpdate"}},
+		},
+		"rolling update waits while the budget is spent on an unavailable member": {
+			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), pt.MakeMemberPod("g", 2, "b").Obj()}},
+			want: summary{},
+		},
+		"replacing an outdated member that is unavailable anyway costs no budget": {
+			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1,
+				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Obj(), ready(2, "a")}},
+			want: summary{Delete: []string{"g-1:RollingUpdate"}},
+		},
+		"partition keeps lower ordinals, and recreates them at the current revision": {
+			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 3, Partition: 2,
+				Pods: []*corev1.Pod{ready(1, "a"), ready(2, "a")}},
+			want: summary{Create: []Creation{{0, "a"}}, Delete: []string{"g-2:RollingUpdate"}},
+		},
+		"OnDelete never replaces outdated members, but recreates at the update revision": {
+			in: Input{Replicas: 2, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1, Partition: 2,
+				Strategy: peapodv1alpha1.OnDeleteStrategy, Pods: []*corev1.Pod{ready(1, "a")}},
+			want: summary{Create: []Creation{{0, "b"}}},
+		},
+		"minReadySeconds: requeue when the next member becomes available": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, MinReadySeconds: 10,
+				Pods: []*corev1.Pod{pt.MakeMemberPod("g", 0, "a").Ready(now.Add(-4 * time.Second)).Obj()}},
+			want: summary{RequeueAfter: 6 * time.Second},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tc.in.Now = now
+			if diff := cmp.Diff(tc.want, summarize(Make(tc.in))); diff != "" {
+				t.Errorf("Make() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestResolveMaxUnavailable(t *testing.T) {
+	cases := map[string]struct {
+		v        *intstr.IntOrString
+		replicas int
+		want     int
+	}{
+		"default is one":                  {v: nil, replicas: 10, want: 1},
+		"a number":                         {v: ptr(intstr.FromInt32(3)), replicas: 10, want: 3},
+		"a percentage rounds down":         {v: ptr(intstr.FromString("25%")), replicas: 10, want: 2},
+		"a percentage is at least one":     {v: ptr(intstr.FromString("10%")), replicas: 3, want: 1},
+		"one hundred percent is all of it": {v: ptr(intstr.FromString("100%")), replicas: 7, want: 7},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := ResolveMaxUnavailable(tc.v, tc.replicas); got != tc.want {
+				t.Errorf("ResolveMaxUnavailable() = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
