@@ -19,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // The envtest tier: a real kube-apiserver and etcd (built by `make controlplane`, never downloaded), with the
@@ -51,6 +52,8 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(peapodv1alpha1.AddToScheme(scheme.Scheme)).To(Succeed())
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	Expect(err).NotTo(HaveOccurred())
+	// The admission policy for what CRD rules cannot afford, installed as a user installs it.
+	Expect(utils.ApplyManifests(ctx, k8sClient, filepath.Join("..", "config", "policy", "podgroup_validation.yaml"))).To(Succeed())
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.Scheme,
