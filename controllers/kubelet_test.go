@@ -2,18 +2,22 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/peapod-io/peapod/internal/plan"
 )
 
 // startFakeKubelet plays the kubelet of the envtest tier, which has none: every Pod in the namespace that is not
-// being deleted becomes Running and Ready shortly after it is created. It stops with the spec.
-func startFakeKubelet(ctx context.Context, namespace string) {
-	ctx, cancel := context.WithCancel(ctx)
+// being deleted becomes Running and Ready shortly after it is created. It stops when the spec ends (not with the
+// context of the node that starts it).
+func startFakeKubelet(namespace string) {
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	DeferCleanup(func() { cancel(); <-done })
 	go func() {
@@ -45,6 +49,47 @@ func markPodsReady(ctx context.Context, namespace string) {
 		pod.Status.Phase = corev1.PodRunning
 		pod.Status.PodIP = "10.244.0.10"
 		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-		_ = k8sClient.Status().Update(ctx, pod) // a conflict is retried on the next tick
+		if err := k8sClient.Status().Update(ctx, pod); err != nil {
+			GinkgoWriter.Println("fake kubelet:", err) // a conflict is retried on the next tick
+		}
 	}
+}
+
+// availabilityWatcher records the fewest Ready members seen at once, by polling while a spec runs.
+type availabilityWatcher struct {
+	mu     sync.Mutex
+	lowest int
+}
+
+func (w *availabilityWatcher) minAvailable() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lowest
+}
+
+func watchAvailability(namespace string, replicas int) *availabilityWatcher {
+	w := &availabilityWatcher{lowest: replicas}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	DeferCleanup(func() { cancel(); <-done })
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		for ctx.Err() == nil {
+			var pods corev1.PodList
+			if err := k8sClient.List(ctx, &pods, client.InNamespace(namespace)); err == nil {
+				ready := 0
+				for i := range pods.Items {
+					if plan.Ready(&pods.Items[i]) {
+						ready++
+					}
+				}
+				w.mu.Lock()
+				w.lowest = min(w.lowest, ready)
+				w.mu.Unlock()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return w
 }
