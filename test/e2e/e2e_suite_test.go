@@ -5,16 +5,22 @@ package e2e
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/peapod-io/peapod/test/cluster"
 	"github.com/peapod-io/peapod/test/utils"
 )
 
-// fastCluster has short node timings, so failures show within seconds.
-var fastCluster *utils.TestCluster
+var (
+	// fastCluster has short node timings, so failures show within seconds.
+	fastCluster *utils.TestCluster
+	// fastClient is the manager's client.
+	fastClient client.Client
+)
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -30,4 +36,14 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(fastCluster.Stop)
+
+	// Installed the way a user installs them, with the kubectl built with the control plane.
+	for _, dir := range []string{"../../config/crd/bases", "../../config/policy/podgroup_validation.yaml"} {
+		out, err := fastCluster.Kubectl(ctx, "apply", "--server-side", "-f", dir).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+	}
+	Eventually(func() error {
+		return fastCluster.Kubectl(ctx, "wait", "--for=condition=Established", "crd/podgroups.peapod.io", "--timeout=10s").Run()
+	}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	fastClient = startManager(fastCluster.Config)
 }, NodeTimeout(cluster.StartTimeout))
