@@ -11,18 +11,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/peapod-io/peapod/internal/plan"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // startFakeKubelet plays the kubelet of the envtest tier, which has none: every Pod in the namespace that is not
 // being deleted becomes Running and Ready shortly after it is created. It stops when the spec ends (not with the
 // context of the node that starts it).
 func startFakeKubelet(namespace string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	DeferCleanup(func() { cancel(); <-done })
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
+	utils.RunUntilCleanup(func(ctx context.Context) {
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -33,7 +29,7 @@ func startFakeKubelet(namespace string) {
 				markPodsReady(ctx, namespace)
 			}
 		}
-	}()
+	})
 }
 
 func markPodsReady(ctx context.Context, namespace string) {
@@ -69,12 +65,7 @@ func (w *availabilityWatcher) minAvailable() int {
 
 func watchAvailability(namespace string, replicas int) *availabilityWatcher {
 	w := &availabilityWatcher{lowest: replicas}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	DeferCleanup(func() { cancel(); <-done })
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
+	utils.RunUntilCleanup(func(ctx context.Context) {
 		for ctx.Err() == nil {
 			var pods corev1.PodList
 			if err := k8sClient.List(ctx, &pods, client.InNamespace(namespace)); err == nil {
@@ -90,6 +81,6 @@ func watchAvailability(namespace string, replicas int) *availabilityWatcher {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-	}()
+	})
 	return w
 }

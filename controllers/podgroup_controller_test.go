@@ -259,7 +259,7 @@ var _ = Describe("PodGroup reconciler", func() {
 
 // kubectl runs the kubectl built with the control plane against the envtest API server.
 func kubectl(args ...string) string {
-	stdout, stderr, err := testEnv.ControlPlane.KubeCtl().Run(args...)
+	stdout, stderr, err := kubectlAsAdmin(args...)
 	out, _ := io.ReadAll(stdout)
 	errOut, _ := io.ReadAll(stderr)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), string(errOut))

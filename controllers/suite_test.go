@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,6 +30,8 @@ var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
+	// kubectlAsAdmin is the kubectl built with the control plane, as a cluster admin of the envtest API server.
+	kubectlAsAdmin func(args ...string) (stdout, stderr io.Reader, err error)
 )
 
 func TestControllers(t *testing.T) {
@@ -49,6 +52,12 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)
 
+	admin, err := testEnv.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	kc, err := admin.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
+	kubectlAsAdmin = kc.Run
+
 	Expect(peapodv1alpha1.AddToScheme(scheme.Scheme)).To(Succeed())
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme})
 	Expect(err).NotTo(HaveOccurred())
@@ -64,17 +73,7 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&PodGroupReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)).To(Succeed())
 
-	mgrCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mgrCtx)).To(Succeed())
-	}()
-	DeferCleanup(func() {
-		cancel()
-		<-done
-	})
+	utils.RunUntilCleanup(func(ctx context.Context) { Expect(mgr.Start(ctx)).To(Succeed()) })
 })
 
 // checkAssets names what is missing before envtest fails with a less helpful message.

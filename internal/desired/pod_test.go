@@ -33,6 +33,25 @@ var peersVolume = corev1.Volume{Name: "peapod-peers", VolumeSource: corev1.Volum
 	ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "web-peers"}},
 }}
 
+// plainMember is member web-<ordinal> of a two-member group "web" in "ns" with one container and nothing else.
+func plainMember(ordinal, rev string) *corev1.Pod {
+	name := "web-" + ordinal
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{
+			"peapod.io/group": "web", "peapod.io/ordinal": ordinal, "peapod.io/revision": rev,
+		}},
+		Spec: corev1.PodSpec{
+			Hostname:  name,
+			Subdomain: "web-members",
+			Containers: []corev1.Container{{
+				Name: "app", Image: pt.PauseImage, Env: injected(ordinal),
+				VolumeMounts: []corev1.VolumeMount{peersMount},
+			}},
+			Volumes: []corev1.Volume{peersVolume},
+		},
+	}
+}
+
 func TestMemberPod(t *testing.T) {
 	cases := map[string]struct {
 		group   *peapodv1alpha1.PodGroup
@@ -42,22 +61,7 @@ func TestMemberPod(t *testing.T) {
 		"identity, env, peer list and labels": {
 			group:   pt.MakePodGroup("web", "ns").Replicas(2).Obj(),
 			ordinal: 1,
-			want: func(rev string) *corev1.Pod {
-				return &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "ns", Labels: map[string]string{
-						"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": rev,
-					}},
-					Spec: corev1.PodSpec{
-						Hostname:  "web-1",
-						Subdomain: "web-members",
-						Containers: []corev1.Container{{
-							Name: "app", Image: pt.PauseImage, Env: injected("1"),
-							VolumeMounts: []corev1.VolumeMount{peersMount},
-						}},
-						Volumes: []corev1.Volume{peersVolume},
-					},
-				}
-			},
+			want:    func(rev string) *corev1.Pod { return plainMember("1", rev) },
 		},
 		"shared volumes in every container and init container, group env, the container's own env wins": {
 			group: func() *peapodv1alpha1.PodGroup {
@@ -101,25 +105,13 @@ func TestMemberPod(t *testing.T) {
 			ordinal: 0,
 			want: func(rev string) *corev1.Pod {
 				honor := corev1.NodeInclusionPolicyHonor
-				return &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "ns", Labels: map[string]string{
-						"peapod.io/group": "web", "peapod.io/ordinal": "0", "peapod.io/revision": rev,
-					}},
-					Spec: corev1.PodSpec{
-						Hostname:  "web-0",
-						Subdomain: "web-members",
-						Containers: []corev1.Container{{
-							Name: "app", Image: pt.PauseImage, Env: injected("0"),
-							VolumeMounts: []corev1.VolumeMount{peersMount},
-						}},
-						Volumes: []corev1.Volume{peersVolume},
-						TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{
-							MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.DoNotSchedule,
-							LabelSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"peapod.io/group": "web"}},
-							NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor,
-						}},
-					},
-				}
+				pod := plainMember("0", rev)
+				pod.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+					MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.DoNotSchedule,
+					LabelSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"peapod.io/group": "web"}},
+					NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor,
+				}}
+				return pod
 			},
 		},
 	}
@@ -140,9 +132,9 @@ func TestRevision(t *testing.T) {
 		change   func(g *peapodv1alpha1.PodGroup)
 		wantSame bool
 	}{
-		"scaling keeps the revision":          {change: func(g *peapodv1alpha1.PodGroup) { *g.Spec.Replicas = 5 }, wantSame: true},
-		"minReadySeconds keeps the revision":  {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.MinReadySeconds = 9 }, wantSame: true},
-		"an image change is a new revision":   {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.Containers[0].Image = "x" }},
+		"scaling keeps the revision":           {change: func(g *peapodv1alpha1.PodGroup) { *g.Spec.Replicas = 5 }, wantSame: true},
+		"minReadySeconds keeps the revision":   {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.MinReadySeconds = 9 }, wantSame: true},
+		"an image change is a new revision":    {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.Containers[0].Image = "x" }},
 		"a group env change is a new revision": {change: func(g *peapodv1alpha1.PodGroup) { g.Spec.Env = []corev1.EnvVar{{Name: "A"}} }},
 		"a shared volume is a new revision": {change: func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "d"}}

@@ -29,8 +29,9 @@ func summarize(p Plan) summary {
 	return s
 }
 
-func ready(ordinal int, rev string) *corev1.Pod {
-	return pt.MakeMemberPod("g", ordinal, rev).Ready(now.Add(-time.Hour)).Obj()
+// ready is an available member at revision "a".
+func ready(ordinal int) *corev1.Pod {
+	return pt.MakeMemberPod("g", ordinal, "a").Ready(now.Add(-time.Hour)).Obj()
 }
 
 func TestMake(t *testing.T) {
@@ -43,52 +44,52 @@ func TestMake(t *testing.T) {
 			want: summary{Create: []Creation{{0, "b"}, {1, "b"}, {2, "b"}}},
 		},
 		"nothing to do when all members are current": {
-			in:   Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a")}},
+			in:   Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{ready(0), ready(1)}},
 			want: summary{},
 		},
 		"scale-down deletes the highest ordinals first": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), ready(2, "a")}},
+				Pods: []*corev1.Pod{ready(0), ready(1), ready(2)}},
 			want: summary{Delete: []string{"g-2:ScaleDown", "g-1:ScaleDown"}},
 		},
 		"a terminating member holds its name: no replacement yet": {
 			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Terminating().Obj()}},
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Terminating().Obj()}},
 			want: summary{},
 		},
 		"a failed member is deleted, to be recreated once gone": {
 			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Phase(corev1.PodFailed).Obj()}},
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Phase(corev1.PodFailed).Obj()}},
 			want: summary{Delete: []string{"g-1:MemberFailed"}},
 		},
 		"a pod whose name does not match its ordinal is deleted": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 0, "a").Name("g-0-copy").Obj()}},
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 0, "a").Name("g-0-copy").Obj()}},
 			want: summary{Delete: []string{"g-0-copy:StrayPod"}},
 		},
 		"rolling update replaces at most maxUnavailable available members, highest first": {
 			in: Input{Replicas: 4, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 2,
-				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), ready(2, "a"), ready(3, "a")}},
+				Pods: []*corev1.Pod{ready(0), ready(1), ready(2), ready(3)}},
 			want: summary{Delete: []string{"g-3:RollingUpdate", "g-2:RollingUpdate"}},
 		},
 		"rolling update waits while the budget is spent on an unavailable member": {
 			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), ready(1, "a"), pt.MakeMemberPod("g", 2, "b").Obj()}},
+				Pods: []*corev1.Pod{ready(0), ready(1), pt.MakeMemberPod("g", 2, "b").Obj()}},
 			want: summary{},
 		},
 		"replacing an outdated member that is unavailable anyway costs no budget": {
 			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0, "a"), pt.MakeMemberPod("g", 1, "a").Obj(), ready(2, "a")}},
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Obj(), ready(2)}},
 			want: summary{Delete: []string{"g-1:RollingUpdate"}},
 		},
 		"partition keeps lower ordinals, and recreates them at the current revision": {
 			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 3, Partition: 2,
-				Pods: []*corev1.Pod{ready(1, "a"), ready(2, "a")}},
+				Pods: []*corev1.Pod{ready(1), ready(2)}},
 			want: summary{Create: []Creation{{0, "a"}}, Delete: []string{"g-2:RollingUpdate"}},
 		},
 		"OnDelete never replaces outdated members, but recreates at the update revision": {
 			in: Input{Replicas: 2, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1, Partition: 2,
-				Strategy: peapodv1alpha1.OnDeleteStrategy, Pods: []*corev1.Pod{ready(1, "a")}},
+				Strategy: peapodv1alpha1.OnDeleteStrategy, Pods: []*corev1.Pod{ready(1)}},
 			want: summary{Create: []Creation{{0, "b"}}},
 		},
 		"minReadySeconds: requeue when the next member becomes available": {
@@ -113,7 +114,7 @@ func TestResolveMaxUnavailable(t *testing.T) {
 		replicas int
 		want     int
 	}{
-		"default is one":                  {v: nil, replicas: 10, want: 1},
+		"default is one":                   {v: nil, replicas: 10, want: 1},
 		"a number":                         {v: ptr(intstr.FromInt32(3)), replicas: 10, want: 3},
 		"a percentage rounds down":         {v: ptr(intstr.FromString("25%")), replicas: 10, want: 2},
 		"a percentage is at least one":     {v: ptr(intstr.FromString("10%")), replicas: 3, want: 1},

@@ -98,8 +98,10 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 		set(&out.Conditions, c, g.Generation, in.Now)
 	}
 	// kstatus reads Reconciling and Stalled as "abnormal-true": present only while they hold.
-	setOrRemove(&out.Conditions, cond{ConditionReconciling, !done && !in.Permanent, progressing.reason, progressing.message}, g.Generation, in.Now)
-	setOrRemove(&out.Conditions, cond{ConditionStalled, in.Permanent, degraded.reason, degraded.message}, g.Generation, in.Now)
+	reconciling := cond{ConditionReconciling, !done && !in.Permanent, progressing.reason, progressing.message}
+	setOrRemove(&out.Conditions, reconciling, g.Generation, in.Now)
+	stalled := cond{ConditionStalled, in.Permanent, degraded.reason, degraded.message}
+	setOrRemove(&out.Conditions, stalled, g.Generation, in.Now)
 	return out
 }
 

@@ -20,7 +20,9 @@ import (
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func TestCompute(t *testing.T) {
-	readyPod := func(o int, rev string) *corev1.Pod { return pt.MakeMemberPod("web", o, rev).Ready(now.Add(-time.Minute)).Obj() }
+	readyPod := func(o int, rev string) *corev1.Pod {
+		return pt.MakeMemberPod("web", o, rev).Ready(now.Add(-time.Minute)).Obj()
+	}
 	cases := map[string]struct {
 		group      *peapodv1alpha1.PodGroup
 		pods       []*corev1.Pod
@@ -64,16 +66,16 @@ func TestCompute(t *testing.T) {
 			wantKstate: status.InProgressStatus,
 		},
 		"the API server rejects the member Pods: degraded and stalled": {
-			group:     pt.MakePodGroup("web", "default").Replicas(1).Obj(),
-			failure:   errors.New(`Pod "web-0" is invalid: spec.containers[0].ports[1].name: Duplicate value: "http"`),
-			permanent: true,
-			want:      peapodv1alpha1.PodGroupStatus{CurrentRevision: "r1", UpdateRevision: "r1", Selector: "peapod.io/group=web"},
-			wantConds: map[string]metav1.ConditionStatus{"Available": "False", "Progressing": "True", "Degraded": "True", "Stalled": "True"},
+			group:      pt.MakePodGroup("web", "default").Replicas(1).Obj(),
+			failure:    errors.New(`Pod "web-0" is invalid: spec.containers[0].ports[1].name: Duplicate value: "http"`),
+			permanent:  true,
+			want:       peapodv1alpha1.PodGroupStatus{CurrentRevision: "r1", UpdateRevision: "r1", Selector: "peapod.io/group=web"},
+			wantConds:  map[string]metav1.ConditionStatus{"Available": "False", "Progressing": "True", "Degraded": "True", "Stalled": "True"},
 			wantKstate: status.FailedStatus,
 		},
 		"scaled to zero is available": {
-			group: pt.MakePodGroup("web", "default").Replicas(0).Obj(),
-			want: peapodv1alpha1.PodGroupStatus{CurrentRevision: "r1", UpdateRevision: "r1", Selector: "peapod.io/group=web"},
+			group:      pt.MakePodGroup("web", "default").Replicas(0).Obj(),
+			want:       peapodv1alpha1.PodGroupStatus{CurrentRevision: "r1", UpdateRevision: "r1", Selector: "peapod.io/group=web"},
 			wantConds:  map[string]metav1.ConditionStatus{"Available": "True", "Progressing": "False", "Degraded": "False"},
 			wantKstate: status.CurrentStatus,
 		},

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -15,6 +14,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/controllers"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // e2eScheme knows the built-in kinds and peapod's.
@@ -35,13 +35,6 @@ func startManager(cfg *rest.Config) client.Client {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr)).To(Succeed())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
-	DeferCleanup(func() { cancel(); <-done })
+	utils.RunUntilCleanup(func(ctx context.Context) { Expect(mgr.Start(ctx)).To(Succeed()) })
 	return mgr.GetClient()
 }

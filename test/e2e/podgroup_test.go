@@ -79,8 +79,9 @@ var _ = Describe("the sample PodGroup", Ordered, func() {
 
 	It("has a Service whose EndpointSlices list exactly the Ready members", func(ctx context.Context) {
 		Eventually(func(g Gomega) {
-			var want []string
-			for name := range readyMembers(ctx, g) {
+			members := readyMembers(ctx, g)
+			want := make([]string, 0, len(members))
+			for name := range members {
 				want = append(want, name)
 			}
 			g.Expect(endpoints(ctx, g)).To(ConsistOf(want))

@@ -32,7 +32,8 @@ func ApplyManifests(ctx context.Context, c client.Client, path string) error {
 		if len(obj.Object) == 0 {
 			continue
 		}
-		if err := c.Patch(ctx, &obj, client.Apply, client.FieldOwner("peapod-tests"), client.ForceOwnership); err != nil { //nolint:staticcheck // unstructured objects have no apply configuration
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(&obj), client.FieldOwner("peapod-tests"), client.ForceOwnership)
+		if err != nil {
 			return fmt.Errorf("applying %s %s from %s: %w", obj.GetKind(), obj.GetName(), path, err)
 		}
 	}
