@@ -113,3 +113,9 @@ $(GOLANGCI_LINT):
 
 $(KUSTOMIZE):
 	hack/install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: controlplane manifests ## Bring-up of PodGroups versus StatefulSets on the simulated cluster, side by side.
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/bringup $(BENCH_ARGS)

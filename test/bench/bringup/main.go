@@ -1,0 +1,132 @@
+// Command bringup measures how fast peapod brings up members against Kubernetes' own StatefulSet controller, in
+// one run, on the simulated cluster (real apiserver, controller-manager and scheduler; kwok nodes): N groups of M
+// members versus N StatefulSets of M replicas (podManagementPolicy Parallel, the fastest), with the same client
+// QPS for peapod's manager and the controller-manager. It prints time-to-all-Ready, API requests per pod, peapod's
+// API writes per minute while nothing changes, and the manager's heap per cached pod.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/peapod-io/peapod/test/cluster"
+)
+
+type options struct {
+	groups, members, nodes int
+	qps                    float64
+	burst                  int
+	idle                   time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.groups, "groups", 250, "PodGroups (and StatefulSets) to create")
+	flag.IntVar(&o.members, "members", 4, "members (replicas) of each")
+	flag.IntVar(&o.nodes, "nodes", 12, "kwok nodes")
+	flag.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
+	flag.IntVar(&o.burst, "burst", 30, "client burst of both")
+	flag.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
+	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	pods := o.groups * o.members
+	fmt.Printf("bring-up of %d pods (%d x %d) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
+		pods, o.groups, o.members, o.nodes, o.qps, o.burst)
+
+	sts, err := measure(ctx, o, statefulSets)
+	if err != nil {
+		return fmt.Errorf("StatefulSets: %w", err)
+	}
+	pp, err := measure(ctx, o, podGroups)
+	if err != nil {
+		return fmt.Errorf("PodGroups: %w", err)
+	}
+
+	fmt.Println()
+	fmt.Printf("%-34s %14s %14s %8s\n", "", "StatefulSet", "peapod", "ratio")
+	row := func(name string, s, p float64, unit string) {
+		fmt.Printf("%-34s %12.1f%-2s %12.1f%-2s %8.2f\n", name, s, unit, p, unit, p/s)
+	}
+	row("time to all Ready", sts.allReady.Seconds(), pp.allReady.Seconds(), "s")
+	row("apiserver requests per pod (all)", float64(sts.requests)/float64(pods), float64(pp.requests)/float64(pods), "")
+	row("apiserver writes per pod (all)", float64(sts.writes)/float64(pods), float64(pp.writes)/float64(pods), "")
+	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
+	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
+	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
+	return nil
+}
+
+// result is one side of the comparison.
+type result struct {
+	allReady            time.Duration
+	requests, writes    float64
+	ownRequests         float64
+	idleWritesPerMinute float64
+	heapPerPodKB        float64
+}
+
+// workload creates the objects of one side and, for peapod, runs its manager.
+type workload func(ctx context.Context, c *cluster.Cluster, o options, r *result) (create func(context.Context) error, afterReady func(context.Context) error, err error)
+
+func measure(ctx context.Context, o options, w workload) (*result, error) {
+	c, err := cluster.Start(ctx, cluster.Options{
+		Nodes: o.nodes,
+		ExtraArgs: map[string][]string{"kube-controller-manager": {
+			fmt.Sprintf("--kube-api-qps=%g", o.qps), fmt.Sprintf("--kube-api-burst=%d", o.burst),
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Stop()
+	r := &result{}
+	create, afterReady, err := w(ctx, c, o, r)
+	if err != nil {
+		return nil, err
+	}
+	ready, err := watchReady(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	before, err := apiserverRequests(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := create(ctx); err != nil {
+		return nil, err
+	}
+	if err := ready.waitFor(ctx, o.groups*o.members, 10*time.Minute); err != nil {
+		return nil, err
+	}
+	r.allReady = time.Since(start)
+	after, err := apiserverRequests(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	r.requests, r.writes = after.total-before.total, after.writes-before.writes
+	if afterReady != nil {
+		if err := afterReady(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}

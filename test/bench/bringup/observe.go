@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+
+	"github.com/peapod-io/peapod/internal/plan"
+	"github.com/peapod-io/peapod/test/cluster"
+)
+
+// readyCounter follows every Pod through one watch and counts the Ready ones. It keeps names only, so it adds
+// little to the heap the bench measures.
+type readyCounter struct {
+	mu    sync.Mutex
+	ready map[string]bool
+	count atomic.Int64
+}
+
+func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) {
+	w, err := c.Clientset.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rc := &readyCounter{ready: map[string]bool{}}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			key := pod.Namespace + "/" + pod.Name
+			rc.mu.Lock()
+			rc.ready[key] = ev.Type != watch.Deleted && plan.Ready(pod)
+			n := 0
+			for _, r := range rc.ready {
+				if r {
+					n++
+				}
+			}
+			rc.mu.Unlock()
+			rc.count.Store(int64(n))
+		}
+	}()
+	return rc, nil
+}
+
+func (rc *readyCounter) waitFor(ctx context.Context, n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for int(rc.count.Load()) < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d pods Ready after %s", rc.count.Load(), n, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// requestCounts are apiserver_request_total summed over all clients.
+type requestCounts struct{ total, writes float64 }
+
+func apiserverRequests(ctx context.Context, c *cluster.Cluster) (requestCounts, error) {
+	raw, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return requestCounts{}, fmt.Errorf("reading the apiserver's metrics: %w", err)
+	}
+	var out requestCounts
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			continue
+		}
+		out.total += v
+		for _, verb := range []string{`verb="POST"`, `verb="PUT"`, `verb="PATCH"`, `verb="DELETE"`, `verb="APPLY"`} {
+			if strings.Contains(line, verb) {
+				out.writes += v
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// countingTransport counts the requests and writes one client sends.
+type countingTransport struct {
+	next            http.RoundTripper
+	requests, write atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.requests.Add(1)
+	if req.Method != http.MethodGet {
+		t.write.Add(1)
+	}
+	return t.next.RoundTrip(req)
+}
+
+func counted(cfg *rest.Config) (*rest.Config, *countingTransport) {
+	cfg = rest.CopyConfig(cfg)
+	ct := &countingTransport{}
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { ct.next = rt; return ct }
+	return cfg, ct
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/controllers"
+	pt "github.com/peapod-io/peapod/internal/testing"
+	"github.com/peapod-io/peapod/test/cluster"
+)
+
+const benchNamespace = "bench"
+
+func createNamespace(ctx context.Context, c *cluster.Cluster) error {
+	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}, metav1.CreateOptions{})
+	return err
+}
+
+// statefulSets is the built-in side: N StatefulSets of M replicas, Parallel pod management.
+func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result) (func(context.Context) error, func(context.Context) error, error) {
+	if err := createNamespace(ctx, c); err != nil {
+		return nil, nil, err
+	}
+	create := func(ctx context.Context) error {
+		for i := range o.groups {
+			name := fmt.Sprintf("sts-%d", i)
+			labels := map[string]string{"app": name}
+			sts := &appsv1.StatefulSet{
+				ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: appsv1.StatefulSetSpec{
+					Replicas:            ptr.To(int32(o.members)),
+					ServiceName:         name,
+					PodManagementPolicy: appsv1.ParallelPodManagement,
+					Selector:            &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pt.PauseImage}}},
+					},
+				},
+			}
+			if _, err := c.Clientset.AppsV1().StatefulSets(benchNamespace).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return create, nil, nil
+}
+
+// podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
+// client at the same QPS, N PodGroups of M members.
+func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (func(context.Context) error, func(context.Context) error, error) {
+	if err := createNamespace(ctx, c); err != nil {
+		return nil, nil, err
+	}
+	if out, err := c.Kubectl(ctx, "apply", "--server-side", "-f", "config/crd/bases").CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("installing the CRDs: %v: %s", err, out)
+	}
+	if out, err := c.Kubectl(ctx, "wait", "--for=condition=Established", "crd/podgroups.peapod.io").CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("waiting for the CRD: %v: %s", err, out)
+	}
+	scheme := k8sruntime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(peapodv1alpha1.AddToScheme(scheme))
+
+	cfg, counter := counted(c.Config)
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Cache:                  controllers.CacheOptions(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := (&controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
+		return nil, nil, err
+	}
+	go func() { _ = mgr.Start(ctx) }()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return nil, nil, fmt.Errorf("the manager's cache did not sync")
+	}
+	baseHeap := heapAfterGC()
+	creator, err := client.New(c.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	create := func(ctx context.Context) error {
+		for i := range o.groups {
+			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
+			if err := creator.Create(ctx, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	afterReady := func(ctx context.Context) error {
+		r.ownRequests = float64(counter.requests.Load())
+		// Let the last status writes land, then count what a quiet group costs.
+		time.Sleep(5 * time.Second)
+		r.heapPerPodKB = float64(heapAfterGC()-baseHeap) / float64(o.groups*o.members) / 1024
+		writes := counter.write.Load()
+		fmt.Printf("  counting peapod's writes for %s while nothing changes\n", o.idle)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(o.idle):
+		}
+		r.idleWritesPerMinute = float64(counter.write.Load()-writes) / o.idle.Minutes()
+		return nil
+	}
+	return create, afterReady, nil
+}
+
+func heapAfterGC() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
