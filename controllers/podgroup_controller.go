@@ -108,12 +108,25 @@ func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, 
 	if equality.Semantic.DeepEqual(g.Status, next) {
 		return nil
 	}
+	r.recordRollout(g, g.Status, next)
 	patch := client.MergeFrom(g.DeepCopy())
 	g.Status = next
 	if err := r.Status().Patch(ctx, g, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("writing the status of %s: %w", klog.KObj(g), err)
 	}
 	return nil
+}
+
+// recordRollout tells, as events on the group, when a new revision starts rolling out and when it is done.
+func (r *PodGroupReconciler) recordRollout(g *peapodv1alpha1.PodGroup, before, after peapodv1alpha1.PodGroupStatus) {
+	if before.UpdateRevision != "" && before.UpdateRevision != after.UpdateRevision {
+		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "RolloutStarted", "Rollout",
+			"Rolling out revision %s (was %s)", after.UpdateRevision, before.UpdateRevision)
+	}
+	if before.CurrentRevision != "" && before.CurrentRevision != after.CurrentRevision && after.CurrentRevision == after.UpdateRevision {
+		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "RolloutComplete", "Rollout",
+			"All %d members at revision %s", after.UpdatedReplicas, after.UpdateRevision)
+	}
 }
 
 // SetupWithManager registers the reconciler. It watches the group's own children only (the cache holds only

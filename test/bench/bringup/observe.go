@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,6 +114,9 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	t.requests.Add(1)
 	if req.Method != http.MethodGet {
 		t.write.Add(1)
+		if os.Getenv("BENCH_TRACE_WRITES") != "" {
+			fmt.Fprintln(os.Stderr, "write:", req.Method, req.URL.Path)
+		}
 	}
 	return t.next.RoundTrip(req)
 }
