@@ -16,7 +16,7 @@ import (
 
 // CacheOptions keep the manager's memory proportional to peapod's own objects and small per object: Pods,
 // Services and ConfigMaps are cached only when they carry the group label, managedFields are dropped from
-// everything, and cached Pods keep only what the reconciler reads (see slimPod).
+// everything, and cached children keep only what the reconciler reads (see slimPod and slimChild).
 func CacheOptions() cache.Options {
 	hasGroup, err := labels.NewRequirement(peapodv1alpha1.GroupLabel, selection.Exists, nil)
 	if err != nil {
@@ -27,43 +27,72 @@ func CacheOptions() cache.Options {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}:       {Label: ours, Transform: slimPod},
-			&corev1.Service{}:   {Label: ours},
-			&corev1.ConfigMap{}: {Label: ours},
+			&corev1.Service{}:   {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.Service{ObjectMeta: m} })},
+			&corev1.ConfigMap{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.ConfigMap{ObjectMeta: m} })},
 		},
 	}
 }
 
-// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, phase, IPs and
-// conditions. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs it; the
-// full Pod is a few kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
+// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, phase, IP and Ready
+// condition. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs it: the full
+// Pod is several kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
-		if tombstone, isTombstone := obj.(toolscache.DeletedFinalStateUnknown); isTombstone {
-			return tombstone, nil
+		return passTombstone(obj, "Pod")
+	}
+	var conditions []corev1.PodCondition
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			conditions = append(conditions, c)
 		}
-		return nil, fmt.Errorf("caching a %T as a Pod", obj)
 	}
 	return &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:                       pod.Name,
-			Namespace:                  pod.Namespace,
-			UID:                        pod.UID,
-			ResourceVersion:            pod.ResourceVersion,
-			CreationTimestamp:          pod.CreationTimestamp,
-			DeletionTimestamp:          pod.DeletionTimestamp,
-			DeletionGracePeriodSeconds: pod.DeletionGracePeriodSeconds,
-			Labels:                     pod.Labels,
-			OwnerReferences:            pod.OwnerReferences,
-			Finalizers:                 pod.Finalizers,
-		},
-		Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		ObjectMeta: slimMeta(pod),
+		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
 		Status: corev1.PodStatus{
 			Phase:      pod.Status.Phase,
-			Conditions: pod.Status.Conditions,
+			Conditions: conditions,
 			PodIP:      pod.Status.PodIP,
 			Reason:     pod.Status.Reason,
 		},
 	}, nil
+}
+
+// slimChild keeps of a cached Service or ConfigMap only its metadata: the reconciler compares the hash of what
+// it applied (an annotation) and the owner, never the content.
+func slimChild(withMeta func(metav1.ObjectMeta) any) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		in, ok := obj.(metav1.Object)
+		if !ok {
+			return passTombstone(obj, "child")
+		}
+		meta := slimMeta(in)
+		if hash, found := in.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation]; found {
+			meta.Annotations = map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash}
+		}
+		return withMeta(meta), nil
+	}
+}
+
+func slimMeta(obj metav1.Object) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:                       obj.GetName(),
+		Namespace:                  obj.GetNamespace(),
+		UID:                        obj.GetUID(),
+		ResourceVersion:            obj.GetResourceVersion(),
+		CreationTimestamp:          obj.GetCreationTimestamp(),
+		DeletionTimestamp:          obj.GetDeletionTimestamp(),
+		DeletionGracePeriodSeconds: obj.GetDeletionGracePeriodSeconds(),
+		Labels:                     obj.GetLabels(),
+		OwnerReferences:            obj.GetOwnerReferences(),
+		Finalizers:                 obj.GetFinalizers(),
+	}
+}
+
+func passTombstone(obj any, what string) (any, error) {
+	if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		return tombstone, nil
+	}
+	return nil, fmt.Errorf("caching a %T as a %s", obj, what)
 }

@@ -95,10 +95,14 @@ func (r *PodGroupReconciler) memberPods(ctx context.Context, g *peapodv1alpha1.P
 
 func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, failure error) error {
 	g := w.group
+	updateRevision := w.updateRevision
+	if w.revisionNotStored {
+		updateRevision = g.Status.UpdateRevision
+	}
 	next := status.Compute(status.Input{
 		Group:           g,
 		Pods:            w.pods,
-		UpdateRevision:  w.updateRevision,
+		UpdateRevision:  updateRevision,
 		CurrentRevision: w.currentRevision,
 		MaxUnavailable:  w.maxUnavailable,
 		Failure:         failure,

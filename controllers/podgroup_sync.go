@@ -34,6 +34,8 @@ type reconcileWork struct {
 	maxUnavailable  int
 	// permanent is set when the API server rejected what the spec asks for: retrying cannot help.
 	permanent bool
+	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
+	revisionNotStored bool
 }
 
 // sync runs the phases in order. Each phase's error is kept, and later phases still run where they can, so one
@@ -48,15 +50,19 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 	}
 	w.maxUnavailable = plan.ResolveMaxUnavailable(rollingUpdate(g).MaxUnavailable, desired.Replicas(g))
 
+	// Members first: they are what users wait for, and the client's QPS budget is spent in this order. The
+	// peer ConfigMap they mount follows within the same reconcile (a kubelet retries the mount until it exists).
 	var errs []error
-	if err := w.ensureRevision(ctx); err != nil {
+	result, err := w.syncMembers(ctx)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	if err := w.applyNetworking(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	result, err := w.syncMembers(ctx)
-	if err != nil {
+	if err := w.ensureRevision(ctx); err != nil {
+		// The status keeps naming the previous revision, so the next reconcile stores this one again.
+		w.revisionNotStored = true
 		errs = append(errs, err)
 	}
 	return result, errors.Join(errs...)

@@ -68,6 +68,7 @@ func run(ctx context.Context, o options) error {
 	row("time to all Ready", sts.allReady.Seconds(), pp.allReady.Seconds(), "s")
 	row("apiserver requests per pod (all)", float64(sts.requests)/float64(pods), float64(pp.requests)/float64(pods), "")
 	row("apiserver writes per pod (all)", float64(sts.writes)/float64(pods), float64(pp.writes)/float64(pods), "")
+	fmt.Printf("%-34s %14s %12.1fs\n", "all groups' status caught up", "", pp.settled.Seconds())
 	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
 	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
@@ -77,6 +78,7 @@ func run(ctx context.Context, o options) error {
 // result is one side of the comparison.
 type result struct {
 	allReady            time.Duration
+	settled             time.Duration
 	requests, writes    float64
 	ownRequests         float64
 	idleWritesPerMinute float64

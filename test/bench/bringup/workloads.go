@@ -101,7 +101,9 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (f
 		return nil, nil, err
 	}
 
+	var started time.Time
 	create := func(ctx context.Context) error {
+		started = time.Now()
 		for i := range o.groups {
 			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
 			if err := creator.Create(ctx, g); err != nil {
@@ -111,9 +113,13 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (f
 		return nil
 	}
 	afterReady := func(ctx context.Context) error {
+		// Every group's status catches up with its Ready members (the manager's client is throttled at the same
+		// QPS as the controller-manager's); only then is nothing changing.
+		if err := waitSettled(ctx, creator, o); err != nil {
+			return err
+		}
+		r.settled = time.Since(started)
 		r.ownRequests = float64(counter.requests.Load())
-		// Let the last status writes land, then count what a quiet group costs.
-		time.Sleep(5 * time.Second)
 		r.heapPerPodKB = float64(heapAfterGC()-baseHeap) / float64(o.groups*o.members) / 1024
 		writes := counter.write.Load()
 		fmt.Printf("  counting peapod's writes for %s while nothing changes\n", o.idle)
@@ -126,6 +132,34 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (f
 		return nil
 	}
 	return create, afterReady, nil
+}
+
+// waitSettled waits until every group's status says all its members are available, for its current spec.
+func waitSettled(ctx context.Context, c client.Client, o options) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var list peapodv1alpha1.PodGroupList
+		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
+			return err
+		}
+		settled := 0
+		for _, g := range list.Items {
+			if g.Status.ObservedGeneration == g.Generation && int(g.Status.AvailableReplicas) == o.members {
+				settled++
+			}
+		}
+		if settled == o.groups {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d groups settled", settled, o.groups)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func heapAfterGC() int64 {
