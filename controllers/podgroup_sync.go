@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -34,6 +35,8 @@ type reconcileWork struct {
 	maxUnavailable  int
 	// permanent is set when the API server rejected what the spec asks for: retrying cannot help.
 	permanent bool
+	// created lists the member Pods created in this reconcile.
+	created []string
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
 	revisionNotStored bool
 }
@@ -158,6 +161,11 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 			errs = append(errs, err)
 		}
 	}
+	// One event for all members created in this pass: a new group of 100 tells its story in one line, not 100.
+	if len(w.created) > 0 {
+		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeNormal, "MembersCreated", "CreateMembers",
+			"Created member Pods %s", strings.Join(w.created, ", "))
+	}
 	return ctrl.Result{RequeueAfter: p.RequeueAfter}, errors.Join(errs...)
 }
 
@@ -186,8 +194,7 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 	err = w.r.Create(ctx, pod)
 	switch {
 	case err == nil:
-		w.r.Recorder.Eventf(w.group, pod, corev1.EventTypeNormal, "MemberCreated", "CreateMember",
-			"Created member Pod %s at revision %s", pod.Name, c.Revision)
+		w.created = append(w.created, pod.Name)
 		return nil
 	case apierrors.IsAlreadyExists(err):
 		// The old Pod of this identity still exists; the replacement waits until it is gone.

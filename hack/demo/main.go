@@ -48,10 +48,7 @@ func run(ctx context.Context, nodes int, exitAfter bool) error {
 		return err
 	}
 	say("installing the CRDs and applying the samples with kubectl")
-	if err := kubectl(ctx, c, "apply", "--server-side", "-f", "config/crd/bases"); err != nil {
-		return err
-	}
-	if err := waitEstablished(ctx, c, "crd/podgroups.peapod.io"); err != nil {
+	if err := c.Install(ctx, "config/crd/bases", "config/policy/podgroup_validation.yaml"); err != nil {
 		return err
 	}
 	mgr := exec.CommandContext(ctx, manager, "--kubeconfig", c.KubeconfigPath, "--health-probe-bind-address=127.0.0.1:0")
@@ -101,18 +98,6 @@ func kubectl(ctx context.Context, c *cluster.Cluster, args ...string) error {
 		return fmt.Errorf("kubectl %v: %w", args, err)
 	}
 	return nil
-}
-
-// waitEstablished retries `kubectl wait`, which fails outright while a new CRD has no conditions yet.
-func waitEstablished(ctx context.Context, c *cluster.Cluster, crd string) error {
-	var err error
-	for range 50 {
-		if err = c.Kubectl(ctx, "wait", "--for=condition=Established", crd, "--timeout=10s").Run(); err == nil {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not Established: %w", crd, err)
 }
 
 func isTerminal(f *os.File) bool {

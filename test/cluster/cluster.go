@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -155,13 +154,6 @@ func (c *Cluster) stopProcesses() {
 		c.procs[i].stop(10 * time.Second)
 	}
 	c.procs = nil
-}
-
-// Kubectl returns a command running the kubectl built with the control plane against this cluster.
-func (c *Cluster) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "kubectl"), append([]string{"--kubeconfig", c.KubeconfigPath}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath)
-	return cmd
 }
 
 // Failed reports the first component that has exited, so a test can tell a dead control plane from a bug.

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"testing"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -38,12 +37,6 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	DeferCleanup(fastCluster.Stop)
 
 	// Installed the way a user installs them, with the kubectl built with the control plane.
-	for _, dir := range []string{"../../config/crd/bases", "../../config/policy/podgroup_validation.yaml"} {
-		out, err := fastCluster.Kubectl(ctx, "apply", "--server-side", "-f", dir).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-	}
-	Eventually(func() error {
-		return fastCluster.Kubectl(ctx, "wait", "--for=condition=Established", "crd/podgroups.peapod.io", "--timeout=10s").Run()
-	}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	Expect(fastCluster.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
 	fastClient = startManager(fastCluster.Config)
 }, NodeTimeout(cluster.StartTimeout))

@@ -74,3 +74,8 @@ func (t *TestCluster) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
 	}
 	return exec.CommandContext(ctx, bin, append([]string{"--kubeconfig", t.KubeconfigPath}, args...)...)
 }
+
+// Install applies manifests with kubectl and waits for their CRDs (see cluster.Install).
+func (t *TestCluster) Install(ctx context.Context, paths ...string) error {
+	return cluster.Install(ctx, t.Kubectl, paths...)
+}

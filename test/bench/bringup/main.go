@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ type options struct {
 	qps                    float64
 	burst                  int
 	idle                   time.Duration
+	heapProfile            string
 }
 
 func main() {
@@ -35,7 +37,11 @@ func main() {
 	flag.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
 	flag.IntVar(&o.burst, "burst", 30, "client burst of both")
 	flag.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
 	flag.Parse()
+	if o.heapProfile != "" {
+		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte
+	}
 	ctrl.SetLogger(logr.Discard())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
