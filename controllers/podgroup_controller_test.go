@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -84,15 +85,27 @@ var _ = Describe("PodGroup reconciler", func() {
 			}
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 
-		var headless, front corev1.Service
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-members"}, &headless)).To(Succeed())
-		Expect(headless.Spec.ClusterIP).To(Equal(corev1.ClusterIPNone))
-		Expect(headless.Spec.PublishNotReadyAddresses).To(BeTrue())
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &front)).To(Succeed())
-		Expect(front.Spec.Ports).To(HaveLen(1))
-		Expect(front.Spec.Ports[0].Port).To(Equal(int32(80)))
-		Expect(front.Spec.Selector).To(Equal(map[string]string{peapodv1alpha1.GroupLabel: "web"}))
-		Expect(peers(ctx, Default, "web")).To(Equal(desired.PeerDNSNames("web", ns, 3)))
+		// The members come first in a reconcile; the Services and the peer list follow.
+		Eventually(func(g Gomega) {
+			var headless, front corev1.Service
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-members"}, &headless)).To(Succeed())
+			g.Expect(headless.Spec.ClusterIP).To(Equal(corev1.ClusterIPNone))
+			g.Expect(headless.Spec.PublishNotReadyAddresses).To(BeTrue())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &front)).To(Succeed())
+			g.Expect(front.Spec.Ports).To(HaveLen(1))
+			g.Expect(front.Spec.Ports[0].Port).To(Equal(int32(80)))
+			g.Expect(front.Spec.Selector).To(Equal(map[string]string{peapodv1alpha1.GroupLabel: "web"}))
+			g.Expect(peers(ctx, g, "web")).To(Equal(desired.PeerDNSNames("web", ns, 3)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+
+		// What happened is told as events.k8s.io Events on the group, as kubectl describe shows them.
+		Eventually(func(g Gomega) {
+			var events eventsv1.EventList
+			g.Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+			g.Expect(events.Items).To(ContainElement(SatisfyAll(
+				HaveField("Regarding.Name", "web"), HaveField("Reason", "MembersCreated"),
+				HaveField("Note", ContainSubstring("web-0")))))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	})
 
 	It("scales through the scale subresource, highest ordinals first, and keeps the peer list current", func(ctx context.Context) {

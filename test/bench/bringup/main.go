@@ -91,8 +91,12 @@ type result struct {
 	heapPerPodKB        float64
 }
 
-// workload creates the objects of one side and, for peapod, runs its manager.
-type workload func(ctx context.Context, c *cluster.Cluster, o options, r *result) (create func(context.Context) error, afterReady func(context.Context) error, err error)
+// step is one timed part of a measurement.
+type step func(context.Context) error
+
+// workload prepares one side (for peapod: installs it and runs its manager) and returns the step that creates
+// the objects, and optionally a step to run once all pods are Ready.
+type workload func(ctx context.Context, c *cluster.Cluster, o options, r *result) (create, afterReady step, err error)
 
 func measure(ctx context.Context, o options, w workload) (*result, error) {
 	c, err := cluster.Start(ctx, cluster.Options{

@@ -28,12 +28,13 @@ import (
 const benchNamespace = "bench"
 
 func createNamespace(ctx context.Context, c *cluster.Cluster) error {
-	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}, metav1.CreateOptions{})
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}
+	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	return err
 }
 
 // statefulSets is the built-in side: N StatefulSets of M replicas, Parallel pod management.
-func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result) (func(context.Context) error, func(context.Context) error, error) {
+func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result) (step, step, error) {
 	if err := createNamespace(ctx, c); err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +66,7 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 
 // podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
 // client at the same QPS, N PodGroups of M members.
-func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (func(context.Context) error, func(context.Context) error, error) {
+func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (step, step, error) {
 	if err := createNamespace(ctx, c); err != nil {
 		return nil, nil, err
 	}
