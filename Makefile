@@ -15,8 +15,10 @@ CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)/contro
 GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 KUSTOMIZE := $(TOOLS_DIR)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 
-# The e2e suites start clusters of their own; the test binary's timeout is a backstop, not a schedule.
+# The e2e suites start clusters of their own; the timeouts are backstops, not schedules. Ginkgo's comes first so
+# that an overrun still runs every cleanup (go test's own panics without it).
 E2E_TIMEOUT ?= 45m
+E2E_GINKGO_TIMEOUT ?= 40m
 GO_TEST ?= go test
 
 .PHONY: all
@@ -75,11 +77,11 @@ test-unit: ## Pure unit tests only: the quick loop.
 
 .PHONY: test-envtest
 test-envtest: controlplane ## The envtest tier: controllers against a real kube-apiserver and etcd.
-	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" $(GO_TEST) ./controllers/... -count=1 -timeout 15m
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" $(GO_TEST) ./controllers/... -count=1 -timeout 15m -ginkgo.timeout 12m
 
 .PHONY: test-e2e
 test-e2e: controlplane ## The e2e suites against the simulated cluster (or PEAPOD_E2E_KUBECONFIG).
-	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" $(GO_TEST) ./test/e2e/... -count=1 -timeout $(E2E_TIMEOUT) -v -ginkgo.v
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" $(GO_TEST) ./test/e2e/... -count=1 -timeout $(E2E_TIMEOUT) -ginkgo.timeout $(E2E_GINKGO_TIMEOUT) -v -ginkgo.v
 
 ##@ Build
 

@@ -34,6 +34,11 @@ var (
 	kubectlAsAdmin func(args ...string) (stdout, stderr io.Reader, err error)
 )
 
+func TestMain(m *testing.M) {
+	utils.ExecIfDeathLinked()
+	os.Exit(m.Run())
+}
+
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "controllers envtest suite")
@@ -43,11 +48,18 @@ var _ = BeforeSuite(func(ctx context.Context) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	Expect(checkAssets()).To(Succeed())
 
+	// The API server and etcd die with this test process, also when it is killed before its cleanup runs.
+	assets, err := utils.DeathLinkedAssets(os.Getenv("KUBEBUILDER_ASSETS"))
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, assets)
+	// envtest prefers the environment variable to BinaryAssetsDirectory.
+	Expect(os.Setenv("KUBEBUILDER_ASSETS", assets)).To(Succeed())
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+		DownloadBinaryAssets:  false,
 	}
-	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(testEnv.Stop)

@@ -1,13 +1,13 @@
-// Package expectations remembers the member Pods a controller has just created or deleted until its cache shows
-// it, as Kubernetes' own ReplicaSet controller does: acting on a cache that lags its own writes would create a
-// Pod twice or count a deleted one as present.
+// Package expectations remembers the member Pods a controller has just created or deleted until its cache's
+// watch shows it, as Kubernetes' own ReplicaSet controller does: acting on a cache that lags its own writes would
+// create a Pod twice or count a deleted one as present. Observations come from the watch events, not from
+// listing the cache, so a Pod created and deleted again before the next reconcile is still observed.
 package expectations
 
 import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -65,31 +65,33 @@ func (s *Store) DeletionFailed(key string, uid types.UID) {
 	}
 }
 
-// Satisfied reports whether the cache's view of the group's Pods shows every write made for it: each created
-// name is present, each deleted UID is gone or terminating. Observed and expired entries are dropped.
-func (s *Store) Satisfied(key string, pods []*corev1.Pod) bool {
+// CreationObserved records that the cache has shown the created Pod (its watch delivered it).
+func (s *Store) CreationObserved(key, podName string) {
+	s.CreationFailed(key, podName)
+}
+
+// DeletionObserved records that the cache has shown the Pod terminating or gone.
+func (s *Store) DeletionObserved(key string, uid types.UID) {
+	s.DeletionFailed(key, uid)
+}
+
+// Satisfied reports whether the cache has shown every write made for the group. Entries older than Timeout are
+// dropped: their watch event was missed, and the group is planned from the cache as it is.
+func (s *Store) Satisfied(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.pending[key]
 	if p == nil {
 		return true
 	}
-	names := make(map[string]bool, len(pods))
-	live := make(map[types.UID]bool, len(pods))
-	for _, pod := range pods {
-		names[pod.Name] = true
-		if pod.DeletionTimestamp == nil {
-			live[pod.UID] = true
-		}
-	}
 	now := s.clock.Now()
 	for name, at := range p.creations {
-		if names[name] || now.Sub(at) > Timeout {
+		if now.Sub(at) > Timeout {
 			delete(p.creations, name)
 		}
 	}
 	for uid, at := range p.deletions {
-		if !live[uid] || now.Sub(at) > Timeout {
+		if now.Sub(at) > Timeout {
 			delete(p.deletions, uid)
 		}
 	}

@@ -4,34 +4,26 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	clocktesting "k8s.io/utils/clock/testing"
-
-	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
 func TestStore(t *testing.T) {
-	member := pt.MakeMemberPod("g", 0, "a").Obj()
 	cases := map[string]struct {
 		record  func(s *Store)
 		elapsed time.Duration
-		cache   []*corev1.Pod
 		want    bool
 	}{
 		"nothing expected":                  {record: func(*Store) {}, want: true},
-		"a creation the cache has not seen": {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, want: false},
-		"a creation the cache shows":        {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, cache: []*corev1.Pod{member}, want: true},
+		"a creation not observed yet":       {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, want: false},
+		"a creation observed":               {record: func(s *Store) { s.ExpectCreation("k", "g-0"); s.CreationObserved("k", "g-0") }, want: true},
 		"a creation that failed":            {record: func(s *Store) { s.ExpectCreation("k", "g-0"); s.CreationFailed("k", "g-0") }, want: true},
-		"a creation never seen expires":     {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, elapsed: Timeout + time.Second, want: true},
-		"a deletion the cache still shows live": {
-			record: func(s *Store) { s.ExpectDeletion("k", member.UID) }, cache: []*corev1.Pod{member}, want: false,
-		},
-		"a deletion the cache shows terminating": {
-			record: func(s *Store) { s.ExpectDeletion("k", member.UID) },
-			cache:  []*corev1.Pod{pt.MakeMemberPod("g", 0, "a").Terminating().Obj()}, want: true,
-		},
-		"a deletion the cache shows gone":            {record: func(s *Store) { s.ExpectDeletion("k", member.UID) }, want: true},
-		"another group's expectations do not matter": {record: func(s *Store) { s.ExpectCreation("other", "x-0") }, want: true},
+		"a creation never observed expires": {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, elapsed: Timeout + time.Second, want: true},
+		"a creation within the timeout":     {record: func(s *Store) { s.ExpectCreation("k", "g-0") }, elapsed: Timeout / 2, want: false},
+		"a deletion not observed yet":       {record: func(s *Store) { s.ExpectDeletion("k", "uid-1") }, want: false},
+		"a deletion observed":               {record: func(s *Store) { s.ExpectDeletion("k", "uid-1"); s.DeletionObserved("k", "uid-1") }, want: true},
+		"another Pod's deletion observed":   {record: func(s *Store) { s.ExpectDeletion("k", "uid-1"); s.DeletionObserved("k", "uid-2") }, want: false},
+		"another group's expectations":      {record: func(s *Store) { s.ExpectCreation("other", "x-0") }, want: true},
+		"a forgotten group has no pending":  {record: func(s *Store) { s.ExpectCreation("k", "g-0"); s.Forget("k") }, want: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -39,7 +31,7 @@ func TestStore(t *testing.T) {
 			s := NewStore(clock)
 			tc.record(s)
 			clock.SetTime(clock.Now().Add(tc.elapsed))
-			if got := s.Satisfied("k", tc.cache); got != tc.want {
+			if got := s.Satisfied("k"); got != tc.want {
 				t.Errorf("Satisfied() = %v, want %v", got, tc.want)
 			}
 		})
