@@ -20,7 +20,9 @@ type memberPodHandler struct{ r *PodGroupReconciler }
 
 var _ handler.TypedEventHandler[*corev1.Pod, reconcile.Request] = memberPodHandler{}
 
-func (h memberPodHandler) Create(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+func (h memberPodHandler) Create(_ context.Context, e event.TypedCreateEvent[*corev1.Pod], q queue) {
 	if req, ok := groupOf(e.Object); ok {
 		h.r.Expectations.CreationObserved(req.String(), e.Object.Name)
 		if e.Object.DeletionTimestamp != nil {
@@ -30,7 +32,7 @@ func (h memberPodHandler) Create(_ context.Context, e event.TypedCreateEvent[*co
 	}
 }
 
-func (h memberPodHandler) Update(_ context.Context, e event.TypedUpdateEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (h memberPodHandler) Update(_ context.Context, e event.TypedUpdateEvent[*corev1.Pod], q queue) {
 	if req, ok := groupOf(e.ObjectNew); ok {
 		if e.ObjectNew.DeletionTimestamp != nil {
 			h.r.Expectations.DeletionObserved(req.String(), e.ObjectNew.UID)
@@ -39,7 +41,7 @@ func (h memberPodHandler) Update(_ context.Context, e event.TypedUpdateEvent[*co
 	}
 }
 
-func (h memberPodHandler) Delete(_ context.Context, e event.TypedDeleteEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (h memberPodHandler) Delete(_ context.Context, e event.TypedDeleteEvent[*corev1.Pod], q queue) {
 	if req, ok := groupOf(e.Object); ok {
 		h.r.Expectations.CreationObserved(req.String(), e.Object.Name)
 		h.r.Expectations.DeletionObserved(req.String(), e.Object.UID)
@@ -47,7 +49,7 @@ func (h memberPodHandler) Delete(_ context.Context, e event.TypedDeleteEvent[*co
 	}
 }
 
-func (h memberPodHandler) Generic(_ context.Context, e event.TypedGenericEvent[*corev1.Pod], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+func (h memberPodHandler) Generic(_ context.Context, e event.TypedGenericEvent[*corev1.Pod], q queue) {
 	if req, ok := groupOf(e.Object); ok {
 		q.Add(req)
 	}

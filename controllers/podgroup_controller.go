@@ -16,8 +16,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -130,7 +128,8 @@ func (r *PodGroupReconciler) recordRollout(g *peapodv1alpha1.PodGroup, before, a
 		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "RolloutStarted", "Rollout",
 			"Rolling out revision %s (was %s)", after.UpdateRevision, before.UpdateRevision)
 	}
-	if before.CurrentRevision != "" && before.CurrentRevision != after.CurrentRevision && after.CurrentRevision == after.UpdateRevision {
+	rolledOut := before.CurrentRevision != after.CurrentRevision && after.CurrentRevision == after.UpdateRevision
+	if before.CurrentRevision != "" && rolledOut {
 		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "RolloutComplete", "Rollout",
 			"All %d members at revision %s", after.UpdatedReplicas, after.UpdateRevision)
 	}
@@ -153,7 +152,7 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&peapodv1alpha1.PodGroup{}).
-		WatchesRawSource(source.Kind(mgr.GetCache(), &corev1.Pod{}, handler.TypedEventHandler[*corev1.Pod, reconcile.Request](memberPodHandler{r}))).
+		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).

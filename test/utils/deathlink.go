@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 )
 
@@ -14,6 +15,9 @@ import (
 // binary (see ExecIfDeathLinked, first thing in TestMain) asks the kernel to kill it when its parent dies and
 // then becomes the real binary.
 const deathLinkTargetEnv = "PEAPOD_DEATHLINK_TARGET_DIR"
+
+// deathLinked are the binaries envtest starts.
+var deathLinked = []string{"kube-apiserver", "etcd", "kubectl"}
 
 // DeathLinkedAssets returns a directory to use as envtest's binary assets directory in place of realDir.
 func DeathLinkedAssets(realDir string) (string, error) {
@@ -25,7 +29,7 @@ func DeathLinkedAssets(realDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
+	for _, name := range deathLinked {
 		if err := os.Symlink(self, filepath.Join(dir, name)); err != nil {
 			return "", err
 		}
@@ -41,7 +45,7 @@ func DeathLinkedAssets(realDir string) (string, error) {
 func ExecIfDeathLinked() {
 	realDir := os.Getenv(deathLinkTargetEnv)
 	name := filepath.Base(os.Args[0])
-	if realDir == "" || (name != "kube-apiserver" && name != "etcd" && name != "kubectl") {
+	if realDir == "" || !slices.Contains(deathLinked, name) {
 		return
 	}
 	// The setting belongs to the calling thread and survives execve from that same thread: keep to one thread.
