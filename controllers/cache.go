@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -29,6 +30,9 @@ func CacheOptions() cache.Options {
 			&corev1.Pod{}:       {Label: ours, Transform: slimPod},
 			&corev1.Service{}:   {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.Service{ObjectMeta: m} })},
 			&corev1.ConfigMap{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.ConfigMap{ObjectMeta: m} })},
+			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.
+			&corev1.Node{}:          {Transform: slimNode},
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
 		},
 	}
 }
@@ -88,6 +92,26 @@ func slimMeta(obj metav1.Object) metav1.ObjectMeta {
 		OwnerReferences:            obj.GetOwnerReferences(),
 		Finalizers:                 obj.GetFinalizers(),
 	}
+}
+
+// slimNode keeps of a Node what failure detection reads: its identity, taints, schedulability and Ready
+// condition (a full Node carries its image list and is tens of kilobytes).
+func slimNode(obj any) (any, error) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return passTombstone(obj, "Node")
+	}
+	var conditions []corev1.NodeCondition
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			conditions = append(conditions, c)
+		}
+	}
+	return &corev1.Node{
+		ObjectMeta: slimMeta(node),
+		Spec:       corev1.NodeSpec{Taints: node.Spec.Taints, Unschedulable: node.Spec.Unschedulable},
+		Status:     corev1.NodeStatus{Conditions: conditions},
+	}, nil
 }
 
 func passTombstone(obj any, what string) (any, error) {

@@ -16,6 +16,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -44,6 +47,8 @@ type PodGroupReconciler struct {
 // +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
 
 // Reconcile brings one PodGroup closer to its spec: read, plan (pure), write the children, then write the
 // status once, only if it changed.
@@ -108,6 +113,7 @@ func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, 
 		MaxUnavailable:  w.maxUnavailable,
 		Failure:         failure,
 		Permanent:       w.permanent,
+		AwaitingFencing: w.awaitingFencing,
 		Now:             w.now,
 	})
 	if equality.Semantic.DeepEqual(g.Status, next) {
@@ -150,8 +156,24 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("peapod")
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, func(o client.Object) []string {
+		if pod := o.(*corev1.Pod); pod.Spec.NodeName != "" {
+			return []string{pod.Spec.NodeName}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	silentNodes := make(chan event.GenericEvent, 1024)
+	if err := mgr.Add(&leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&peapodv1alpha1.PodGroup{}).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return r.groupsOnNode(ctx, o.GetName())
+		})).
+		WatchesRawSource(source.Channel(silentNodes, &handler.EnqueueRequestForObject{})).
 		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).

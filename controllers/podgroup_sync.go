@@ -19,6 +19,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
 )
 
@@ -37,6 +38,10 @@ type reconcileWork struct {
 	permanent bool
 	// created lists the member Pods created in this reconcile.
 	created []string
+	// avoidNodes are failed nodes new members must not be scheduled to.
+	avoidNodes []string
+	// awaitingFencing says which members wait for their failed node to be fenced, for the status.
+	awaitingFencing string
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
 	revisionNotStored bool
 }
@@ -139,6 +144,15 @@ func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name
 // syncMembers deletes and creates member Pods as the plan says.
 func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	g := w.group
+	nodes, err := w.r.nodeVerdicts(ctx, g, w.pods, w.now)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
+	}
+	for name, v := range nodes {
+		if v.Unhealthy || v.Replace || v.AwaitFencing {
+			w.avoidNodes = append(w.avoidNodes, name)
+		}
+	}
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),
 		UpdateRevision:  w.updateRevision,
@@ -148,8 +162,10 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Partition:       partition(g),
 		MinReadySeconds: g.Spec.MinReadySeconds,
 		Pods:            w.pods,
+		Nodes:           nodes,
 		Now:             w.now,
 	})
+	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
 	var errs []error
 	for _, d := range p.Delete {
 		if err := w.deleteMember(ctx, d); err != nil {
@@ -172,10 +188,19 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error {
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectDeletion(key, d.Pod.UID)
-	err := w.r.Delete(ctx, d.Pod, client.Preconditions{UID: ptrTo(d.Pod.UID)})
+	opts := []client.DeleteOption{client.Preconditions{UID: ptrTo(d.Pod.UID)}}
+	if d.Force {
+		opts = append(opts, client.GracePeriodSeconds(0))
+	}
+	err := w.r.Delete(ctx, d.Pod, opts...)
 	if err != nil && !apierrors.IsNotFound(err) {
 		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
 		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)
+	}
+	if d.Force {
+		w.r.Recorder.Eventf(w.group, d.Pod, corev1.EventTypeWarning, string(d.Reason), "ReplaceMember",
+			"Node %s failed: force-deleted member Pod %s to recreate it on a healthy node", d.Pod.Spec.NodeName, d.Pod.Name)
+		return nil
 	}
 	w.r.Recorder.Eventf(w.group, d.Pod, corev1.EventTypeNormal, string(d.Reason), "DeleteMember",
 		"Deleted member Pod %s (%s)", d.Pod.Name, d.Reason)
@@ -188,6 +213,7 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 		return err
 	}
 	pod := desired.MemberPod(w.group, shape, c.Ordinal)
+	desired.AvoidNodes(pod, w.avoidNodes)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)
@@ -227,6 +253,18 @@ func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.S
 		return desired.Shape{}, fmt.Errorf("reading revision %s: %w", revision, err)
 	}
 	return desired.DecodeShape(rev.Data.Raw)
+}
+
+func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {
+	if len(pods) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(pods))
+	for _, pod := range pods {
+		parts = append(parts, fmt.Sprintf("%s on %s (%s)", pod.Name, pod.Spec.NodeName, nodes[pod.Spec.NodeName].Reason))
+	}
+	return "members " + strings.Join(parts, ", ") + " wait for their node to be fenced: taint it " +
+		nodehealth.OutOfServiceTaint + "=nodeshutdown:NoExecute once it is powered off, or delete the Node"
 }
 
 func rollingUpdate(g *peapodv1alpha1.PodGroup) peapodv1alpha1.RollingUpdate {

@@ -12,6 +12,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || !has(self.updateStrategy.rollingUpdate) || !has(self.updateStrategy.rollingUpdate.partition) || !has(self.replicas) || self.updateStrategy.rollingUpdate.partition <= self.replicas",message="spec.updateStrategy.rollingUpdate.partition must not exceed spec.replicas",fieldPath=".updateStrategy.rollingUpdate.partition"
 // +kubebuilder:validation:XValidation:rule="!has(self.updateStrategy) || self.updateStrategy.type != 'OnDelete' || !has(self.updateStrategy.rollingUpdate)",message="spec.updateStrategy.rollingUpdate is only allowed with type RollingUpdate",fieldPath=".updateStrategy.rollingUpdate"
 // +kubebuilder:validation:XValidation:rule="size(self.template.spec.containers) >= 1",message="spec.template.spec.containers must have at least one container",fieldPath=".template.spec.containers"
+// +kubebuilder:validation:XValidation:rule="!has(self.migration) || !has(self.migration.nodeFailure) || !has(self.migration.nodeFailure.after) || duration(self.migration.nodeFailure.after) >= duration('5s')",message="spec.migration.nodeFailure.after must be at least 5s: a healthy kubelet renews its Lease every 10s",fieldPath=".migration.nodeFailure.after"
 type PodGroupSpec struct {
 	// replicas is the number of members. Each member is one Pod named <group>-<ordinal>, ordinals 0..replicas-1.
 	// Scaling down removes the highest ordinals first. The scale subresource sets it (kubectl scale, HPA).
@@ -62,6 +63,46 @@ type PodGroupSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +optional
 	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+
+	// migration says when and how members leave a failed node.
+	// +optional
+	Migration *MigrationPolicy `json:"migration,omitempty"`
+}
+
+// MigrationPolicy says how members leave nodes.
+type MigrationPolicy struct {
+	// nodeFailure says when a member on a failed node is replaced on a healthy one.
+	// +optional
+	NodeFailure *NodeFailurePolicy `json:"nodeFailure,omitempty"`
+}
+
+// FencingPolicy says whether a member may be replaced while its old Pod might still run.
+// +kubebuilder:validation:Enum=None;Required
+type FencingPolicy string
+
+const (
+	// FencingNone replaces a member once its node has been unhealthy for nodeFailure.after: the old Pod object is
+	// force-deleted and the member recreated, same name, on a healthy node. A partitioned node may still run the
+	// old copy until its kubelet returns, as with a Deployment.
+	FencingNone FencingPolicy = "None"
+	// FencingRequired replaces a member only once its node is known to be dead: the node carries the
+	// node.kubernetes.io/out-of-service taint, or the Node object is deleted. At most one live Pod per identity.
+	FencingRequired FencingPolicy = "Required"
+)
+
+// NodeFailurePolicy says when a member on a failed node is replaced.
+type NodeFailurePolicy struct {
+	// after is how long a member's node may be unhealthy before the member is replaced: its Lease in
+	// kube-node-lease not renewed for that long (kubelets renew every 10 s), or its Ready condition False or
+	// Unknown, or the not-ready/unreachable taint on it, for that long. Default 20s; at least 5s.
+	// +kubebuilder:default="20s"
+	// +optional
+	After *metav1.Duration `json:"after,omitempty"`
+
+	// fencing is None (the default: replace after `after`) or Required (replace only once the node is known dead).
+	// +kubebuilder:default=None
+	// +optional
+	Fencing FencingPolicy `json:"fencing,omitempty"`
 }
 
 // SharedVolume is storage shared by all containers of one member.

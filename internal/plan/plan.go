@@ -12,6 +12,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 )
 
 // Input is what the plan is made from.
@@ -25,7 +26,9 @@ type Input struct {
 	MinReadySeconds int32
 	// Pods are the group's member Pods, as the cache sees them.
 	Pods []*corev1.Pod
-	Now  time.Time
+	// Nodes are the verdicts on the nodes the members run on.
+	Nodes map[string]nodehealth.Verdict
+	Now   time.Time
 }
 
 // DeleteReason says why a Pod is deleted.
@@ -36,12 +39,16 @@ const (
 	ReasonFailed    DeleteReason = "MemberFailed"
 	ReasonUpdate    DeleteReason = "RollingUpdate"
 	ReasonStray     DeleteReason = "StrayPod"
+	// ReasonNodeFailed force-deletes a member whose node failed, so it can be recreated elsewhere.
+	ReasonNodeFailed DeleteReason = "NodeFailed"
 )
 
-// Deletion is a Pod to delete and why.
+// Deletion is a Pod to delete and why. Force deletions skip the grace period: the kubelet that would honour it
+// is gone.
 type Deletion struct {
 	Pod    *corev1.Pod
 	Reason DeleteReason
+	Force  bool
 }
 
 // Creation is a member to create at a revision.
@@ -54,7 +61,10 @@ type Creation struct {
 type Plan struct {
 	Create []Creation
 	Delete []Deletion
-	// RequeueAfter is when availability will change without any event (a member reaching minReadySeconds).
+	// AwaitingFencing lists the members on failed nodes that wait for the node to be fenced.
+	AwaitingFencing []*corev1.Pod
+	// RequeueAfter is when something changes without any event (a member reaching minReadySeconds, a node's
+	// failure lasting long enough).
 	RequeueAfter time.Duration
 }
 
@@ -75,6 +85,15 @@ func Make(in Input) Plan {
 	}
 
 	for ordinal, pod := range byOrdinal {
+		verdict := in.Nodes[pod.Spec.NodeName]
+		if pod.Spec.NodeName != "" && verdict.Replace {
+			// Also a Pod already terminating: on a dead node it never finishes by itself.
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+			continue
+		}
+		if verdict.AwaitFencing {
+			p.AwaitingFencing = append(p.AwaitingFencing, pod)
+		}
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
@@ -92,6 +111,12 @@ func Make(in Input) Plan {
 	}
 	p.Delete = append(p.Delete, in.rollingUpdate(byOrdinal, p.Delete)...)
 	p.RequeueAfter = in.nextAvailabilityChange(byOrdinal)
+	for _, v := range in.Nodes {
+		if v.RequeueAfter > 0 && (p.RequeueAfter == 0 || v.RequeueAfter < p.RequeueAfter) {
+			p.RequeueAfter = v.RequeueAfter
+		}
+	}
+	slices.SortFunc(p.AwaitingFencing, compareOrdinalsDesc)
 	slices.SortFunc(p.Delete, func(a, b Deletion) int { return compareOrdinalsDesc(a.Pod, b.Pod) })
 	return p
 }

@@ -37,7 +37,9 @@ type Input struct {
 	// until the spec changes (the API server rejected what the spec asks for).
 	Failure   error
 	Permanent bool
-	Now       time.Time
+	// AwaitingFencing, when set, says which members wait for their failed node to be fenced.
+	AwaitingFencing string
+	Now             time.Time
 }
 
 // Compute returns the group's new status. Conditions keep their lastTransitionTime while their status holds.
@@ -86,7 +88,10 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	if done {
 		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
 	}
-	degraded := condition(ConditionDegraded, in.Failure != nil, "AsExpected", "")
+	degraded := condition(ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "", "AsExpected", "")
+	if in.AwaitingFencing != "" {
+		degraded.reason, degraded.message = "AwaitingFencing", in.AwaitingFencing
+	}
 	if in.Failure != nil {
 		degraded.reason, degraded.message = "ReconcileError", in.Failure.Error()
 		if in.Permanent {

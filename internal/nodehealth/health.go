@@ -1,0 +1,109 @@
+// Package nodehealth decides, from a Node and its Lease, whether the members on that node must be replaced and
+// when: pure functions of the observed objects and the time.
+package nodehealth
+
+import (
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Verdict is what to do about the members on one node.
+type Verdict struct {
+	// Replace says the node's members must be replaced now.
+	Replace bool
+	// AwaitFencing says the node is unhealthy but not known dead, and the group requires fencing.
+	AwaitFencing bool
+	// Unhealthy says the node shows a failure signal (a stale Lease counts once it is older than `after`).
+	Unhealthy bool
+	// Reason names the signal: LeaseExpired, NotReady, Unreachable, OutOfService, NodeDeleted.
+	Reason string
+	// RequeueAfter is when the verdict changes by itself if nothing else happens.
+	RequeueAfter time.Duration
+}
+
+// OutOfServiceTaint is the taint an administrator (or a fencing agent) puts on a node known to be powered off.
+const OutOfServiceTaint = "node.kubernetes.io/out-of-service"
+
+// Judge decides about a node. node is nil when the Node object is gone; lease is nil when the node has none.
+func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, fencingRequired bool, now time.Time) Verdict {
+	if node == nil {
+		return Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted"}
+	}
+	if fenced(node) {
+		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService"}
+	}
+	since, reason, ok := failingSince(node, lease, now)
+	if !ok {
+		return Verdict{}
+	}
+	replaceAt := since.Add(after)
+	if now.Before(replaceAt) {
+		return Verdict{Unhealthy: true, Reason: reason, RequeueAfter: replaceAt.Sub(now)}
+	}
+	if fencingRequired {
+		return Verdict{AwaitFencing: true, Unhealthy: true, Reason: reason}
+	}
+	return Verdict{Replace: true, Unhealthy: true, Reason: reason}
+}
+
+// failingSince is the earliest moment from which a failure signal has held: the last Lease renewal (or, with no
+// Lease, the last heartbeat in the Ready condition), Ready False/Unknown, or the not-ready/unreachable taint.
+func failingSince(node *corev1.Node, lease *coordinationv1.Lease, now time.Time) (time.Time, string, bool) {
+	var since time.Time
+	var reason string
+	consider := func(t time.Time, why string) {
+		if !t.IsZero() && (since.IsZero() || t.Before(since)) {
+			since, reason = t, why
+		}
+	}
+	ready := readyCondition(node)
+	if lease != nil && lease.Spec.RenewTime != nil && Silent(lease, now) {
+		consider(lease.Spec.RenewTime.Time, "LeaseExpired")
+	}
+	if ready != nil && ready.Status != corev1.ConditionTrue {
+		consider(ready.LastTransitionTime.Time, "NotReady")
+	}
+	for _, t := range node.Spec.Taints {
+		if (t.Key == corev1.TaintNodeUnreachable || t.Key == corev1.TaintNodeNotReady) && t.TimeAdded != nil {
+			why := "NotReady"
+			if t.Key == corev1.TaintNodeUnreachable {
+				why = "Unreachable"
+			}
+			consider(t.TimeAdded.Time, why)
+		}
+	}
+	return since, reason, !since.IsZero()
+}
+
+// Silent says a node has missed its Lease renewals: it renews every quarter of the Lease duration (10 s of 40 s
+// by default), so one and a half intervals without a renewal is more than jitter.
+func Silent(lease *coordinationv1.Lease, now time.Time) bool {
+	if lease.Spec.RenewTime == nil {
+		return false
+	}
+	duration := 40 * time.Second
+	if lease.Spec.LeaseDurationSeconds != nil {
+		duration = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
+	}
+	return now.Sub(lease.Spec.RenewTime.Time) > duration/4*3/2
+}
+
+func fenced(node *corev1.Node) bool {
+	for _, t := range node.Spec.Taints {
+		if t.Key == OutOfServiceTaint {
+			return true
+		}
+	}
+	return false
+}
+
+func readyCondition(node *corev1.Node) *corev1.NodeCondition {
+	for i := range node.Status.Conditions {
+		if node.Status.Conditions[i].Type == corev1.NodeReady {
+			return &node.Status.Conditions[i]
+		}
+	}
+	return nil
+}
