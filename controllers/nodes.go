@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -94,7 +95,23 @@ type leaseMonitor struct {
 	r      *PodGroupReconciler
 	clock  clock.PassiveClock
 	events chan event.GenericEvent
+
+	mu     sync.Mutex
 	silent map[string]bool
+}
+
+// SilentNodes lists the nodes whose Lease renewals stopped, at the last look. New members must not go there:
+// the scheduler has no sign of the failure until the controller-manager taints the node.
+func (m *leaseMonitor) SilentNodes() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for name, silent := range m.silent {
+		if silent {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (m *leaseMonitor) Start(ctx context.Context) error {
@@ -119,10 +136,13 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 	for i := range leases.Items {
 		lease := &leases.Items[i]
 		silent := nodehealth.Silent(lease, now)
-		if silent == m.silent[lease.Name] {
+		m.mu.Lock()
+		changed := silent != m.silent[lease.Name]
+		m.silent[lease.Name] = silent
+		m.mu.Unlock()
+		if !changed {
 			continue
 		}
-		m.silent[lease.Name] = silent
 		for _, req := range m.r.groupsOnNode(ctx, lease.Name) {
 			group := &peapodv1alpha1.PodGroup{}
 			group.Namespace, group.Name = req.Namespace, req.Name

@@ -24,6 +24,7 @@ import (
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/expectations"
+	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/status"
 )
 
@@ -39,6 +40,10 @@ type PodGroupReconciler struct {
 	Expectations *expectations.Store
 	// MaxConcurrentReconciles is how many groups are reconciled at once.
 	MaxConcurrentReconciles int
+	// Failovers times node-failure replacements for the peapod_failover_duration_seconds metric.
+	Failovers *metrics.Failovers
+
+	leases *leaseMonitor
 }
 
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
@@ -57,6 +62,7 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err := r.Get(ctx, req.NamespacedName, &group); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Expectations.Forget(req.String())
+			metrics.AwaitingFencing.DeleteLabelValues(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -156,16 +162,22 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Recorder == nil {
 		r.Recorder = mgr.GetEventRecorder("peapod")
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, func(o client.Object) []string {
+	if r.Failovers == nil {
+		r.Failovers = metrics.NewFailovers()
+	}
+	metrics.Register()
+	byNode := func(o client.Object) []string {
 		if pod := o.(*corev1.Pod); pod.Spec.NodeName != "" {
 			return []string{pod.Spec.NodeName}
 		}
 		return nil
-	}); err != nil {
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, byNode); err != nil {
 		return err
 	}
 	silentNodes := make(chan event.GenericEvent, 1024)
-	if err := mgr.Add(&leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}); err != nil {
+	r.leases = &leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}
+	if err := mgr.Add(r.leases); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

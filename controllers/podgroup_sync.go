@@ -19,6 +19,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
 )
@@ -148,10 +149,21 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
 	}
+	// New members keep off every failed node: those of this group's members, and every node gone silent (a
+	// replacement would otherwise be placed on the very node it leaves, which looks empty to the scheduler).
+	avoid := map[string]bool{}
 	for name, v := range nodes {
 		if v.Unhealthy || v.Replace || v.AwaitFencing {
-			w.avoidNodes = append(w.avoidNodes, name)
+			avoid[name] = true
 		}
+	}
+	if w.r.leases != nil {
+		for _, name := range w.r.leases.SilentNodes() {
+			avoid[name] = true
+		}
+	}
+	for name := range avoid {
+		w.avoidNodes = append(w.avoidNodes, name)
 	}
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),
@@ -166,10 +178,16 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Now:             w.now,
 	})
 	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
+	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
+	w.observeFailovers()
 	var errs []error
 	for _, d := range p.Delete {
 		if err := w.deleteMember(ctx, d); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if d.Reason == plan.ReasonNodeFailed {
+			w.failoverStarted(d.Pod, nodes[d.Pod.Spec.NodeName])
 		}
 	}
 	for _, c := range p.Create {
@@ -253,6 +271,30 @@ func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.S
 		return desired.Shape{}, fmt.Errorf("reading revision %s: %w", revision, err)
 	}
 	return desired.DecodeShape(rev.Data.Raw)
+}
+
+// failoverStarted counts a node-failure replacement and starts timing it.
+func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) {
+	since := v.Since
+	if since.IsZero() {
+		since = w.now
+	}
+	_, fencingRequired := failurePolicy(w.group)
+	fencing := string(peapodv1alpha1.FencingNone)
+	if fencingRequired {
+		fencing = string(peapodv1alpha1.FencingRequired)
+	}
+	w.r.Failovers.Started(old.Namespace+"/"+old.Name, old.UID, since, fencing)
+	metrics.Replacements.WithLabelValues(string(plan.ReasonNodeFailed), "replaced").Inc()
+}
+
+// observeFailovers finishes the timing of replacements that are Ready now.
+func (w *reconcileWork) observeFailovers() {
+	for _, pod := range w.pods {
+		if plan.Ready(pod) {
+			w.r.Failovers.Ready(pod.Namespace+"/"+pod.Name, pod.UID, w.now)
+		}
+	}
 }
 
 func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {

@@ -19,6 +19,9 @@ type Verdict struct {
 	Unhealthy bool
 	// Reason names the signal: LeaseExpired, NotReady, Unreachable, OutOfService, NodeDeleted.
 	Reason string
+	// Since is when the failure began, as far as the signals tell (zero for a deleted or fenced node whose other
+	// signals are gone).
+	Since time.Time
 	// RequeueAfter is when the verdict changes by itself if nothing else happens.
 	RequeueAfter time.Duration
 }
@@ -29,23 +32,23 @@ const OutOfServiceTaint = "node.kubernetes.io/out-of-service"
 // Judge decides about a node. node is nil when the Node object is gone; lease is nil when the node has none.
 func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, fencingRequired bool, now time.Time) Verdict {
 	if node == nil {
-		return Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted"}
-	}
-	if fenced(node) {
-		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService"}
+		return Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted", Since: leaseSilentSince(lease, now)}
 	}
 	since, reason, ok := failingSince(node, lease, now)
+	if fenced(node) {
+		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: since}
+	}
 	if !ok {
 		return Verdict{}
 	}
 	replaceAt := since.Add(after)
 	if now.Before(replaceAt) {
-		return Verdict{Unhealthy: true, Reason: reason, RequeueAfter: replaceAt.Sub(now)}
+		return Verdict{Unhealthy: true, Reason: reason, Since: since, RequeueAfter: replaceAt.Sub(now)}
 	}
 	if fencingRequired {
-		return Verdict{AwaitFencing: true, Unhealthy: true, Reason: reason}
+		return Verdict{AwaitFencing: true, Unhealthy: true, Reason: reason, Since: since}
 	}
-	return Verdict{Replace: true, Unhealthy: true, Reason: reason}
+	return Verdict{Replace: true, Unhealthy: true, Reason: reason, Since: since}
 }
 
 // failingSince is the earliest moment from which a failure signal has held: the last Lease renewal (or, with no
@@ -88,6 +91,13 @@ func Silent(lease *coordinationv1.Lease, now time.Time) bool {
 		duration = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
 	}
 	return now.Sub(lease.Spec.RenewTime.Time) > duration/4*3/2
+}
+
+func leaseSilentSince(lease *coordinationv1.Lease, now time.Time) time.Time {
+	if lease != nil && lease.Spec.RenewTime != nil && Silent(lease, now) {
+		return lease.Spec.RenewTime.Time
+	}
+	return time.Time{}
 }
 
 func fenced(node *corev1.Node) bool {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
@@ -16,17 +17,31 @@ var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // summary is a plan reduced to names, for readable diffs.
 type summary struct {
-	Create       []Creation
-	Delete       []string
-	RequeueAfter time.Duration
+	Create          []Creation
+	Delete          []string
+	AwaitingFencing []string
+	RequeueAfter    time.Duration
 }
 
 func summarize(p Plan) summary {
 	s := summary{Create: p.Create, RequeueAfter: p.RequeueAfter}
 	for _, d := range p.Delete {
-		s.Delete = append(s.Delete, d.Pod.Name+":"+string(d.Reason))
+		force := ""
+		if d.Force {
+			force = "!"
+		}
+		s.Delete = append(s.Delete, d.Pod.Name+":"+string(d.Reason)+force)
+	}
+	for _, pod := range p.AwaitingFencing {
+		s.AwaitingFencing = append(s.AwaitingFencing, pod.Name)
 	}
 	return s
+}
+
+// on binds a Pod to a node.
+func on(node string, pod *corev1.Pod) *corev1.Pod {
+	pod.Spec.NodeName = node
+	return pod
 }
 
 // ready is an available member at revision "a".
@@ -91,6 +106,24 @@ func TestMake(t *testing.T) {
 			in: Input{Replicas: 2, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1, Partition: 2,
 				Strategy: peapodv1alpha1.OnDeleteStrategy, Pods: []*corev1.Pod{ready(1)}},
 			want: summary{Create: []Creation{{0, "b"}}},
+		},
+		"a member on a failed node is force-deleted, also while terminating, and not counted against the budget": {
+			in: Input{Replicas: 3, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("dead", pt.MakeMemberPod("g", 2, "a").Terminating().Obj())},
+				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
+			want: summary{Delete: []string{"g-2:NodeFailed!", "g-1:NodeFailed!"}},
+		},
+		"a member on a node awaiting fencing stays, and is reported": {
+			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("silent", ready(1))},
+				Nodes: map[string]nodehealth.Verdict{"silent": {AwaitFencing: true, Unhealthy: true}}},
+			want: summary{AwaitingFencing: []string{"g-1"}},
+		},
+		"a suspect node: look again when its failure has lasted long enough": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
+				Pods:  []*corev1.Pod{on("quiet", ready(0))},
+				Nodes: map[string]nodehealth.Verdict{"quiet": {Unhealthy: true, RequeueAfter: 4 * time.Second}}},
+			want: summary{RequeueAfter: 4 * time.Second},
 		},
 		"minReadySeconds: requeue when the next member becomes available": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, MinReadySeconds: 10,

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/nodehealth"
@@ -88,6 +89,12 @@ var _ = Describe("node failure at default cluster timings", Ordered, func() {
 		replaced(ctx, ns, old, 20*time.Second+10*time.Second)
 		took := time.Since(failed)
 		AddReportEntry("unfenced failover: node silent -> replacement Ready", took.Round(100*time.Millisecond).String())
+		// The manager timed it too, from the node's last heartbeat: peapod_failover_duration_seconds.
+		Eventually(func(g Gomega) {
+			count, sum := failoverHistogram(g, "None")
+			g.Expect(count).To(BeNumerically(">=", 1))
+			g.Expect(sum / float64(count)).To(BeNumerically("<=", 30))
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
 		GinkgoWriter.Printf("member %s replaced %s after its node went silent\n", old.Name, took.Round(100*time.Millisecond))
 	})
 
@@ -218,4 +225,25 @@ func (w *identityWatcher) createdAfter(name string, old types.UID, moment time.T
 		}
 	}
 	return true
+}
+
+// failoverHistogram reads peapod_failover_duration_seconds for a fencing policy from this process's registry
+// (the managers under test run in it).
+func failoverHistogram(g Gomega, fencing string) (count uint64, sum float64) {
+	families, err := ctrlmetrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "peapod_failover_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "fencing" && l.GetValue() == fencing {
+					count += m.GetHistogram().GetSampleCount()
+					sum += m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+	}
+	return count, sum
 }

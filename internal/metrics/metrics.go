@@ -1,0 +1,78 @@
+// Package metrics holds peapod's Prometheus metrics, served by the manager's metrics endpoint.
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	// FailoverDuration is the time from a node's failure (its last Lease renewal, or the first failure signal) to
+	// the replacement member being Ready on another node.
+	FailoverDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "peapod_failover_duration_seconds",
+		Help:    "Seconds from a node's failure to its member's replacement being Ready, by fencing policy.",
+		Buckets: []float64{1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300},
+	}, []string{"fencing"})
+
+	// Replacements counts members moved off their node, by reason (NodeFailed, ...) and result.
+	Replacements = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "peapod_migrations_total",
+		Help: "Members moved off their node, by reason and result.",
+	}, []string{"reason", "result"})
+
+	// AwaitingFencing is how many members of a group wait for their failed node to be fenced.
+	AwaitingFencing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "peapod_members_awaiting_fencing",
+		Help: "Members on failed nodes that wait for the node to be fenced (fencing: Required).",
+	}, []string{"namespace", "group"})
+)
+
+var registerOnce sync.Once
+
+// Register adds the metrics to controller-runtime's registry (once per process).
+func Register() {
+	registerOnce.Do(func() {
+		ctrlmetrics.Registry.MustRegister(FailoverDuration, Replacements, AwaitingFencing)
+	})
+}
+
+// Failovers remembers, per member, when the node failure that is replacing it began, until the replacement is
+// Ready and the duration is observed.
+type Failovers struct {
+	mu      sync.Mutex
+	pending map[string]failover
+}
+
+type failover struct {
+	since   time.Time
+	fencing string
+	oldUID  types.UID
+}
+
+// NewFailovers returns an empty tracker.
+func NewFailovers() *Failovers { return &Failovers{pending: map[string]failover{}} }
+
+// Started records that member (namespace/name), whose Pod has oldUID, is being replaced because its node
+// failed at since.
+func (f *Failovers) Started(member string, oldUID types.UID, since time.Time, fencing string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.pending[member]; !ok {
+		f.pending[member] = failover{since: since, fencing: fencing, oldUID: oldUID}
+	}
+}
+
+// Ready observes the failover of member, if one is pending and uid is the replacement, as finished at now.
+func (f *Failovers) Ready(member string, uid types.UID, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fo, ok := f.pending[member]; ok && fo.oldUID != uid {
+		FailoverDuration.WithLabelValues(fo.fencing).Observe(now.Sub(fo.since).Seconds())
+		delete(f.pending, member)
+	}
+}

@@ -1,0 +1,86 @@
+package nodehealth
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func lease(renewedAgo time.Duration) *coordinationv1.Lease {
+	return &coordinationv1.Lease{Spec: coordinationv1.LeaseSpec{
+		LeaseDurationSeconds: ptr.To[int32](40),
+		RenewTime:            &metav1.MicroTime{Time: now.Add(-renewedAgo)},
+	}}
+}
+
+func node(ready corev1.ConditionStatus, readySince time.Duration, taints ...corev1.Taint) *corev1.Node {
+	return &corev1.Node{
+		Spec: corev1.NodeSpec{Taints: taints},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{
+			Type: corev1.NodeReady, Status: ready, LastTransitionTime: metav1.NewTime(now.Add(-readySince)),
+		}}},
+	}
+}
+
+func taint(key string, ago time.Duration) corev1.Taint {
+	return corev1.Taint{Key: key, Effect: corev1.TaintEffectNoExecute, TimeAdded: ptr.To(metav1.NewTime(now.Add(-ago)))}
+}
+
+func TestJudge(t *testing.T) {
+	const after = 20 * time.Second
+	cases := map[string]struct {
+		node    *corev1.Node
+		lease   *coordinationv1.Lease
+		fencing bool
+		want    Verdict
+	}{
+		"healthy: Lease renewed 9 s ago, between renewals": {
+			node: node(corev1.ConditionTrue, time.Hour), lease: lease(9 * time.Second), want: Verdict{},
+		},
+		"silent 16 s: suspect, replaced when `after` has passed since the last renewal": {
+			node: node(corev1.ConditionTrue, time.Hour), lease: lease(16 * time.Second),
+			want: Verdict{Unhealthy: true, Reason: "LeaseExpired", Since: now.Add(-16 * time.Second), RequeueAfter: 4 * time.Second},
+		},
+		"silent 21 s: replace": {
+			node: node(corev1.ConditionTrue, time.Hour), lease: lease(21 * time.Second),
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "LeaseExpired", Since: now.Add(-21 * time.Second)},
+		},
+		"silent 21 s with fencing required: wait for fencing": {
+			node: node(corev1.ConditionTrue, time.Hour), lease: lease(21 * time.Second), fencing: true,
+			want: Verdict{AwaitFencing: true, Unhealthy: true, Reason: "LeaseExpired", Since: now.Add(-21 * time.Second)},
+		},
+		"NotReady for 30 s with a fresh Lease (kubelet alive, node broken): replace": {
+			node: node(corev1.ConditionFalse, 30*time.Second), lease: lease(time.Second),
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "NotReady", Since: now.Add(-30 * time.Second)},
+		},
+		"unreachable taint for 25 s": {
+			node:  node(corev1.ConditionTrue, time.Hour, taint(corev1.TaintNodeUnreachable, 25*time.Second)),
+			lease: lease(time.Second),
+			want:  Verdict{Replace: true, Unhealthy: true, Reason: "Unreachable", Since: now.Add(-25 * time.Second)},
+		},
+		"out-of-service taint: replace at once, even with fencing required": {
+			node:  node(corev1.ConditionUnknown, time.Second, taint(OutOfServiceTaint, 0)),
+			lease: lease(2 * time.Second), fencing: true,
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: now.Add(-time.Second)},
+		},
+		"Node deleted: replace at once": {
+			node: nil, fencing: true, want: Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted"},
+		},
+		"no Lease and Ready: healthy": {node: node(corev1.ConditionTrue, time.Hour), want: Verdict{}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := Judge(tc.node, tc.lease, after, tc.fencing, now)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Judge() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
