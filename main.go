@@ -35,6 +35,7 @@ func main() {
 		qps                  float64
 		burst                int
 		concurrency          int
+		maxMigrations        int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to "+
 		"(:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -44,6 +45,8 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.IntVar(&concurrency, "podgroup-concurrency", 4, "PodGroups reconciled at once.")
+	flag.IntVar(&maxMigrations, "max-concurrent-migrations", 50, "Members moved off failed nodes at once across "+
+		"all PodGroups, so a zone outage does not become a storm; 0 means no cap.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -77,7 +80,11 @@ func main() {
 		os.Exit(1)
 	}
 
-	reconciler := &controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: concurrency}
+	reconciler := &controllers.PodGroupReconciler{
+		Client:                  mgr.GetClient(),
+		MaxConcurrentReconciles: concurrency,
+		MaxConcurrentMigrations: maxMigrations,
+	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		log.Error(err, "unable to create controller", "controller", "PodGroup")
 		os.Exit(1)

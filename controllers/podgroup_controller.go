@@ -40,6 +40,8 @@ type PodGroupReconciler struct {
 	Expectations *expectations.Store
 	// MaxConcurrentReconciles is how many groups are reconciled at once.
 	MaxConcurrentReconciles int
+	// MaxConcurrentMigrations caps the members being moved off failed nodes across all groups; 0 means no cap.
+	MaxConcurrentMigrations int
 	// Failovers times node-failure replacements for the peapod_failover_duration_seconds metric.
 	Failovers *metrics.Failovers
 

@@ -175,19 +175,22 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		MinReadySeconds: g.Spec.MinReadySeconds,
 		Pods:            w.pods,
 		Nodes:           nodes,
+		MaxMigrations:   maxMigrations(g),
 		Now:             w.now,
 	})
 	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()
 	var errs []error
+	result := ctrl.Result{RequeueAfter: p.RequeueAfter}
 	for _, d := range p.Delete {
-		if err := w.deleteMember(ctx, d); err != nil {
-			errs = append(errs, err)
+		if d.Reason == plan.ReasonNodeFailed && !w.failoverStarted(d.Pod, nodes[d.Pod.Spec.NodeName]) {
+			// The cluster-wide cap is reached: look again soon.
+			result.RequeueAfter = time.Second
 			continue
 		}
-		if d.Reason == plan.ReasonNodeFailed {
-			w.failoverStarted(d.Pod, nodes[d.Pod.Spec.NodeName])
+		if err := w.deleteMember(ctx, d); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, c := range p.Create {
@@ -200,7 +203,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeNormal, "MembersCreated", "CreateMembers",
 			"Created member Pods %s", strings.Join(w.created, ", "))
 	}
-	return ctrl.Result{RequeueAfter: p.RequeueAfter}, errors.Join(errs...)
+	return result, errors.Join(errs...)
 }
 
 func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error {
@@ -273,8 +276,8 @@ func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.S
 	return desired.DecodeShape(rev.Data.Raw)
 }
 
-// failoverStarted counts a node-failure replacement and starts timing it.
-func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) {
+// failoverStarted admits a node-failure replacement under the cluster-wide cap, counts it and starts timing it.
+func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) bool {
 	since := v.Since
 	if since.IsZero() {
 		since = w.now
@@ -284,8 +287,11 @@ func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) {
 	if fencingRequired {
 		fencing = string(peapodv1alpha1.FencingRequired)
 	}
-	w.r.Failovers.Started(old.Namespace+"/"+old.Name, old.UID, since, fencing)
+	if !w.r.Failovers.TryStart(old.Namespace+"/"+old.Name, old.UID, since, fencing, w.r.MaxConcurrentMigrations, w.now) {
+		return false
+	}
 	metrics.Replacements.WithLabelValues(string(plan.ReasonNodeFailed), "replaced").Inc()
+	return true
 }
 
 // observeFailovers finishes the timing of replacements that are Ready now.
@@ -295,6 +301,13 @@ func (w *reconcileWork) observeFailovers() {
 			w.r.Failovers.Ready(pod.Namespace+"/"+pod.Name, pod.UID, w.now)
 		}
 	}
+}
+
+func maxMigrations(g *peapodv1alpha1.PodGroup) int {
+	if m := g.Spec.Migration; m != nil && m.MaxConcurrentMigrations != nil {
+		return int(*m.MaxConcurrentMigrations)
+	}
+	return 0
 }
 
 func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {

@@ -74,6 +74,13 @@ type MigrationPolicy struct {
 	// nodeFailure says when a member on a failed node is replaced on a healthy one.
 	// +optional
 	NodeFailure *NodeFailurePolicy `json:"nodeFailure,omitempty"`
+
+	// maxConcurrentMigrations caps how many of the group's members are being moved off failed nodes at once, so
+	// a zone outage does not become a storm. The manager's --max-concurrent-migrations caps all groups together.
+	// Default: no cap of the group's own.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxConcurrentMigrations *int32 `json:"maxConcurrentMigrations,omitempty"`
 }
 
 // FencingPolicy says whether a member may be replaced while its old Pod might still run.

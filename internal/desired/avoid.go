@@ -6,15 +6,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// AvoidNodes keeps a Pod off the given nodes by adding `metadata.name NotIn nodes` to every required node
-// affinity term (terms are ORed, so each must exclude them). A replacement needs it: the scheduler still thinks
+// AvoidNodes keeps a Pod off the given nodes by adding `metadata.name NotIn [node]` for each node to every
+// required node affinity term (terms are ORed, so each must exclude them; a field selector takes one value per
+// requirement, and requirements within a term are ANDed). A replacement needs it: the scheduler still thinks
 // a silent node is fine until the controller-manager taints it, 50 s after its last heartbeat by default.
 func AvoidNodes(pod *corev1.Pod, nodes []string) {
 	if len(nodes) == 0 {
 		return
 	}
-	nodes = slices.Sorted(slices.Values(nodes))
-	avoid := corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: nodes}
+	avoid := make([]corev1.NodeSelectorRequirement, 0, len(nodes))
+	for _, node := range slices.Sorted(slices.Values(nodes)) {
+		avoid = append(avoid, corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}})
+	}
 	if pod.Spec.Affinity == nil {
 		pod.Spec.Affinity = &corev1.Affinity{}
 	}
@@ -30,6 +33,6 @@ func AvoidNodes(pod *corev1.Pod, nodes []string) {
 		required.NodeSelectorTerms = []corev1.NodeSelectorTerm{{}}
 	}
 	for i := range required.NodeSelectorTerms {
-		required.NodeSelectorTerms[i].MatchFields = append(required.NodeSelectorTerms[i].MatchFields, avoid)
+		required.NodeSelectorTerms[i].MatchFields = append(required.NodeSelectorTerms[i].MatchFields, avoid...)
 	}
 }

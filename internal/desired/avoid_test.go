@@ -8,7 +8,10 @@ import (
 )
 
 func TestAvoidNodes(t *testing.T) {
-	avoid := corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{"a", "b"}}
+	avoid := []corev1.NodeSelectorRequirement{
+		{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{"a"}},
+		{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{"b"}},
+	}
 	zone := corev1.NodeSelectorRequirement{Key: "zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"z1"}}
 	cases := map[string]struct {
 		affinity *corev1.Affinity
@@ -19,7 +22,7 @@ func TestAvoidNodes(t *testing.T) {
 		"a Pod without affinity gets one term": {
 			nodes: []string{"b", "a"},
 			want: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
-				NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{avoid}}},
+				NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: avoid}},
 			}}},
 		},
 		"every one of the user's terms excludes the nodes": {
@@ -29,8 +32,8 @@ func TestAvoidNodes(t *testing.T) {
 			nodes: []string{"a", "b"},
 			want: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 				NodeSelectorTerms: []corev1.NodeSelectorTerm{
-					{MatchExpressions: []corev1.NodeSelectorRequirement{zone}, MatchFields: []corev1.NodeSelectorRequirement{avoid}},
-					{MatchFields: []corev1.NodeSelectorRequirement{avoid}},
+					{MatchExpressions: []corev1.NodeSelectorRequirement{zone}, MatchFields: avoid},
+					{MatchFields: avoid},
 				},
 			}}},
 		},

@@ -57,14 +57,30 @@ type failover struct {
 // NewFailovers returns an empty tracker.
 func NewFailovers() *Failovers { return &Failovers{pending: map[string]failover{}} }
 
-// Started records that member (namespace/name), whose Pod has oldUID, is being replaced because its node
-// failed at since.
-func (f *Failovers) Started(member string, oldUID types.UID, since time.Time, fencing string) {
+// pendingLimit drops a replacement that never became Ready (its group was deleted, or it cannot be placed), so
+// it neither holds the cluster-wide cap nor the memory forever.
+const pendingLimit = 10 * time.Minute
+
+// TryStart records that member (namespace/name), whose Pod has oldUID, is to be replaced because its node failed
+// at since, unless limit (> 0) replacements are already in flight across all groups. It reports whether the
+// replacement may go ahead. now is the current time.
+func (f *Failovers) TryStart(member string, oldUID types.UID, since time.Time, fencing string, limit int, now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.pending[member]; !ok {
-		f.pending[member] = failover{since: since, fencing: fencing, oldUID: oldUID}
+	for m, fo := range f.pending {
+		if now.Sub(fo.since) > pendingLimit {
+			delete(f.pending, m)
+			Replacements.WithLabelValues("NodeFailed", "abandoned").Inc()
+		}
 	}
+	if _, ok := f.pending[member]; ok {
+		return true
+	}
+	if limit > 0 && len(f.pending) >= limit {
+		return false
+	}
+	f.pending[member] = failover{since: since, fencing: fencing, oldUID: oldUID}
+	return true
 }
 
 // Ready observes the failover of member, if one is pending and uid is the replacement, as finished at now.

@@ -28,7 +28,9 @@ type Input struct {
 	Pods []*corev1.Pod
 	// Nodes are the verdicts on the nodes the members run on.
 	Nodes map[string]nodehealth.Verdict
-	Now   time.Time
+	// MaxMigrations caps the members of this group being moved off failed nodes at once; 0 means no cap.
+	MaxMigrations int
+	Now           time.Time
 }
 
 // DeleteReason says why a Pod is deleted.
@@ -84,11 +86,16 @@ func Make(in Input) Plan {
 		byOrdinal[ordinal] = pod
 	}
 
+	var failed []*corev1.Pod
 	for ordinal, pod := range byOrdinal {
 		verdict := in.Nodes[pod.Spec.NodeName]
 		if pod.Spec.NodeName != "" && verdict.Replace {
 			// Also a Pod already terminating: on a dead node it never finishes by itself.
-			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+			if ordinal < in.Replicas {
+				failed = append(failed, pod)
+			} else {
+				p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+			}
 			continue
 		}
 		if verdict.AwaitFencing {
@@ -104,6 +111,7 @@ func Make(in Input) Plan {
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonFailed})
 		}
 	}
+	p.Delete = append(p.Delete, in.migrations(byOrdinal, failed)...)
 	for ordinal := range in.Replicas {
 		if _, exists := byOrdinal[ordinal]; !exists {
 			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.revisionFor(ordinal)})
@@ -119,6 +127,33 @@ func Make(in Input) Plan {
 	slices.SortFunc(p.AwaitingFencing, compareOrdinalsDesc)
 	slices.SortFunc(p.Delete, func(a, b Deletion) int { return compareOrdinalsDesc(a.Pod, b.Pod) })
 	return p
+}
+
+// migrations picks the members on failed nodes to replace now: all of them, or with MaxMigrations as many as
+// the cap leaves after the replacements still in flight (members with no Pod, or a Pod not Ready yet, that are
+// not on a failed node themselves).
+func (in Input) migrations(byOrdinal map[int]*corev1.Pod, failed []*corev1.Pod) []Deletion {
+	slices.SortFunc(failed, compareOrdinalsDesc)
+	budget := len(failed)
+	if in.MaxMigrations > 0 {
+		onFailed := map[string]bool{}
+		for _, pod := range failed {
+			onFailed[pod.Name] = true
+		}
+		inFlight := 0
+		for ordinal := range in.Replicas {
+			pod := byOrdinal[ordinal]
+			if pod == nil || (!onFailed[pod.Name] && !Ready(pod)) {
+				inFlight++
+			}
+		}
+		budget = min(budget, max(in.MaxMigrations-inFlight, 0))
+	}
+	out := make([]Deletion, 0, budget)
+	for _, pod := range failed[:budget] {
+		out = append(out, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+	}
+	return out
 }
 
 // revisionFor is the revision a new member gets: members below the partition keep the current revision.

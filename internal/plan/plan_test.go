@@ -113,6 +113,18 @@ func TestMake(t *testing.T) {
 				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
 			want: summary{Delete: []string{"g-2:NodeFailed!", "g-1:NodeFailed!"}},
 		},
+		"maxConcurrentMigrations: one at a time, and none while another replacement is not Ready yet": {
+			in: Input{Replicas: 4, UpdateRevision: "a", MaxUnavailable: 1, MaxMigrations: 1,
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("dead", ready(2)), on("dead", ready(3))},
+				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
+			want: summary{Delete: []string{"g-3:NodeFailed!"}},
+		},
+		"maxConcurrentMigrations: the cap is spent on a replacement still starting": {
+			in: Input{Replicas: 3, UpdateRevision: "a", MaxUnavailable: 1, MaxMigrations: 1,
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("n2", pt.MakeMemberPod("g", 2, "a").Obj())},
+				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
+			want: summary{},
+		},
 		"a member on a node awaiting fencing stays, and is reported": {
 			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
 				Pods:  []*corev1.Pod{on("n1", ready(0)), on("silent", ready(1))},

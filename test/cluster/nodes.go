@@ -51,9 +51,24 @@ func (c *Cluster) FailNode(ctx context.Context, name string) error {
 	return c.setManaged(ctx, name, false)
 }
 
-// RecoverNode brings a failed node's kubelet back.
+// RecoverNode brings a failed node's kubelet back and waits until the node is Ready and the controller-manager
+// has lifted the not-ready and unreachable taints, so the scheduler uses it again.
 func (c *Cluster) RecoverNode(ctx context.Context, name string) error {
-	return c.setManaged(ctx, name, true)
+	if err := c.setManaged(ctx, name, true); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil // transient: retried until the timeout
+		}
+		for _, t := range node.Spec.Taints {
+			if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+				return false, nil
+			}
+		}
+		return readyStatus(node) == corev1.ConditionTrue, nil
+	})
 }
 
 // WaitNodeReady waits until the node's Ready condition has the given status, failing early if a component died.

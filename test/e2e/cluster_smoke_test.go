@@ -53,10 +53,7 @@ var _ = Describe("the simulated cluster", Ordered, func() {
 		}
 
 		Expect(sim.FailNode(ctx, victim)).To(Succeed())
-		DeferCleanup(func(ctx context.Context) {
-			Expect(sim.RecoverNode(ctx, victim)).To(Succeed())
-			Expect(sim.WaitNodeReady(ctx, victim, corev1.ConditionTrue, 30*time.Second)).To(Succeed())
-		})
+		DeferCleanup(func(ctx context.Context) { Expect(sim.RecoverNode(ctx, victim)).To(Succeed()) })
 		Expect(sim.WaitNodeReady(ctx, victim, corev1.ConditionUnknown, 30*time.Second)).To(Succeed())
 
 		Eventually(func(g Gomega) {
