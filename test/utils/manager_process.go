@@ -1,0 +1,66 @@
+package utils
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+var (
+	buildOnce   sync.Once
+	managerPath string
+	errBuild    error
+)
+
+// BuildManager builds the manager binary (main.go at the repository root) once per test process.
+func BuildManager(ctx context.Context, repoRoot string) (string, error) {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "peapod-manager-")
+		if err != nil {
+			errBuild = err
+			return
+		}
+		managerPath = filepath.Join(dir, "manager")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", managerPath, ".")
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			errBuild = fmt.Errorf("building the manager: %w: %s", err, out)
+		}
+	})
+	return managerPath, errBuild
+}
+
+// ManagerProcess is the manager running as its own process, so a test can SIGKILL it like a crashed Pod.
+type ManagerProcess struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartManagerProcess runs the manager against a kubeconfig; it is killed with the test process if that dies.
+func StartManagerProcess(binary, kubeconfig, logPath string) (*ManagerProcess, error) {
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "--kubeconfig", kubeconfig, "--health-probe-bind-address=127.0.0.1:0",
+		"--metrics-bind-address=0", "--zap-devel")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	m := &ManagerProcess{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
+	return m, nil
+}
+
+// Kill sends SIGKILL, as a node or the kernel would, and waits for the process to be gone.
+func (m *ManagerProcess) Kill() {
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.done
+}
