@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -96,22 +95,24 @@ type leaseMonitor struct {
 	clock  clock.PassiveClock
 	events chan event.GenericEvent
 
-	mu     sync.Mutex
 	silent map[string]bool
 }
 
-// SilentNodes lists the nodes whose Lease renewals stopped, at the last look. New members must not go there:
-// the scheduler has no sign of the failure until the controller-manager taints the node.
-func (m *leaseMonitor) SilentNodes() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// silentNodes lists the nodes whose Lease renewals have stopped, as the cache shows them now (not the monitor's
+// last look, which can be a second behind a node that came back). New members must not go there: the scheduler
+// has no sign of the failure until the controller-manager taints the node.
+func (r *PodGroupReconciler) silentNodes(ctx context.Context, now time.Time) ([]string, error) {
+	var leases coordinationv1.LeaseList
+	if err := r.List(ctx, &leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
+		return nil, err
+	}
 	var out []string
-	for name, silent := range m.silent {
-		if silent {
-			out = append(out, name)
+	for i := range leases.Items {
+		if nodehealth.Silent(&leases.Items[i], now) {
+			out = append(out, leases.Items[i].Name)
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (m *leaseMonitor) Start(ctx context.Context) error {
@@ -136,13 +137,10 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 	for i := range leases.Items {
 		lease := &leases.Items[i]
 		silent := nodehealth.Silent(lease, now)
-		m.mu.Lock()
-		changed := silent != m.silent[lease.Name]
-		m.silent[lease.Name] = silent
-		m.mu.Unlock()
-		if !changed {
+		if silent == m.silent[lease.Name] {
 			continue
 		}
+		m.silent[lease.Name] = silent
 		for _, req := range m.r.groupsOnNode(ctx, lease.Name) {
 			group := &peapodv1alpha1.PodGroup{}
 			group.Namespace, group.Name = req.Namespace, req.Name
@@ -157,3 +155,27 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 
 // NeedLeaderElection: only the leader acts on what it sees.
 func (m *leaseMonitor) NeedLeaderElection() bool { return true }
+
+// failedNodes are the nodes new members keep off: those of this group's members judged unhealthy, and every node
+// gone silent (a replacement would otherwise land on the very node it leaves, which looks empty to the
+// scheduler).
+func (r *PodGroupReconciler) failedNodes(ctx context.Context, verdicts map[string]nodehealth.Verdict, now time.Time) ([]string, error) {
+	silent, err := r.silentNodes(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	avoid := map[string]bool{}
+	for _, name := range silent {
+		avoid[name] = true
+	}
+	for name, v := range verdicts {
+		if v.Unhealthy || v.Replace || v.AwaitFencing {
+			avoid[name] = true
+		}
+	}
+	out := make([]string, 0, len(avoid))
+	for name := range avoid {
+		out = append(out, name)
+	}
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -28,6 +29,9 @@ import (
 	"github.com/peapod-io/peapod/internal/status"
 )
 
+// expectationsRecheck is how soon a group waiting for its own writes to show in the cache is looked at again.
+const expectationsRecheck = 2 * time.Second
+
 // PodGroupReconciler turns a PodGroup into its member Pods, Services, peer ConfigMap and ControllerRevisions.
 type PodGroupReconciler struct {
 	client.Client
@@ -44,8 +48,6 @@ type PodGroupReconciler struct {
 	MaxConcurrentMigrations int
 	// Failovers times node-failure replacements for the peapod_failover_duration_seconds metric.
 	Failovers *metrics.Failovers
-
-	leases *leaseMonitor
 }
 
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
@@ -73,13 +75,15 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, nil
 	}
 
+	if !r.Expectations.Satisfied(req.String()) {
+		// The cache has not caught up with our own writes; the Pod events it is waiting for requeue the group,
+		// and a look every few seconds covers an event that never comes until the expectation expires.
+		return ctrl.Result{RequeueAfter: expectationsRecheck}, nil
+	}
+	// Listed after the check, never before: an event observed in between would leave a stale list trusted.
 	pods, err := r.memberPods(ctx, &group)
 	if err != nil {
 		return ctrl.Result{}, err
-	}
-	if !r.Expectations.Satisfied(req.String()) {
-		// The cache has not caught up with our own writes; the Pod events it is waiting for requeue the group.
-		return ctrl.Result{RequeueAfter: expectations.Timeout}, nil
 	}
 
 	w := &reconcileWork{r: r, group: &group, pods: pods, now: r.Clock.Now()}
@@ -178,8 +182,8 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	silentNodes := make(chan event.GenericEvent, 1024)
-	r.leases = &leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}
-	if err := mgr.Add(r.leases); err != nil {
+	monitor := &leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}
+	if err := mgr.Add(monitor); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

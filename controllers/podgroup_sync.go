@@ -149,22 +149,6 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
 	}
-	// New members keep off every failed node: those of this group's members, and every node gone silent (a
-	// replacement would otherwise be placed on the very node it leaves, which looks empty to the scheduler).
-	avoid := map[string]bool{}
-	for name, v := range nodes {
-		if v.Unhealthy || v.Replace || v.AwaitFencing {
-			avoid[name] = true
-		}
-	}
-	if w.r.leases != nil {
-		for _, name := range w.r.leases.SilentNodes() {
-			avoid[name] = true
-		}
-	}
-	for name := range avoid {
-		w.avoidNodes = append(w.avoidNodes, name)
-	}
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),
 		UpdateRevision:  w.updateRevision,
@@ -178,6 +162,11 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		MaxMigrations:   maxMigrations(g),
 		Now:             w.now,
 	})
+	if len(p.Create) > 0 {
+		if w.avoidNodes, err = w.r.failedNodes(ctx, nodes, w.now); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()
@@ -214,7 +203,12 @@ func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error
 		opts = append(opts, client.GracePeriodSeconds(0))
 	}
 	err := w.r.Delete(ctx, d.Pod, opts...)
-	if err != nil && !apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) {
+		// Gone already: its deletion event may have been seen before this expectation was set.
+		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
+		return nil
+	}
+	if err != nil {
 		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
 		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)
 	}
