@@ -45,12 +45,7 @@ func slimPod(obj any) (any, error) {
 	if !ok {
 		return passTombstone(obj, "Pod")
 	}
-	var conditions []corev1.PodCondition
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			conditions = append(conditions, c)
-		}
-	}
+	conditions := only(pod.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.PodReady })
 	return &corev1.Pod{
 		ObjectMeta: slimMeta(pod),
 		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
@@ -101,17 +96,23 @@ func slimNode(obj any) (any, error) {
 	if !ok {
 		return passTombstone(obj, "Node")
 	}
-	var conditions []corev1.NodeCondition
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			conditions = append(conditions, c)
-		}
-	}
+	conditions := only(node.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady })
 	return &corev1.Node{
 		ObjectMeta: slimMeta(node),
 		Spec:       corev1.NodeSpec{Taints: node.Spec.Taints, Unschedulable: node.Spec.Unschedulable},
 		Status:     corev1.NodeStatus{Conditions: conditions},
 	}, nil
+}
+
+// only returns the elements that match, in a new slice.
+func only[T any](all []T, match func(T) bool) []T {
+	var out []T
+	for _, v := range all {
+		if match(v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func passTombstone(obj any, what string) (any, error) {
