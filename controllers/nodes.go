@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -90,9 +89,7 @@ func (r *PodGroupReconciler) groupsOnNode(ctx context.Context, node string) []re
 // Leases are looked at every second, and the groups on a node are reconciled when it turns silent or speaks
 // again. Their reconcile then decides, and requeues itself for the moment `after` runs out.
 type leaseMonitor struct {
-	reader client.Reader
 	r      *PodGroupReconciler
-	clock  clock.PassiveClock
 	events chan event.GenericEvent
 
 	silent map[string]bool
@@ -130,10 +127,10 @@ func (m *leaseMonitor) Start(ctx context.Context) error {
 
 func (m *leaseMonitor) scan(ctx context.Context) {
 	var leases coordinationv1.LeaseList
-	if err := m.reader.List(ctx, &leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
+	if err := m.r.List(ctx, &leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
 		return
 	}
-	now := m.clock.Now()
+	now := m.r.Clock.Now()
 	for i := range leases.Items {
 		lease := &leases.Items[i]
 		silent := nodehealth.Silent(lease, now)

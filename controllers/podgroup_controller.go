@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -104,7 +105,7 @@ func (r *PodGroupReconciler) memberPods(ctx context.Context, g *peapodv1alpha1.P
 	}
 	pods := make([]*corev1.Pod, 0, len(list.Items))
 	for i := range list.Items {
-		if metav1IsControlledBy(&list.Items[i], g) {
+		if metav1.IsControlledBy(&list.Items[i], g) {
 			pods = append(pods, &list.Items[i])
 		}
 	}
@@ -182,7 +183,7 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	silentNodes := make(chan event.GenericEvent, 1024)
-	monitor := &leaseMonitor{reader: mgr.GetCache(), r: r, clock: r.Clock, events: silentNodes, silent: map[string]bool{}}
+	monitor := &leaseMonitor{r: r, events: silentNodes, silent: map[string]bool{}}
 	if err := mgr.Add(monitor); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -133,13 +134,13 @@ func apply[T runtime.ApplyConfiguration](ctx context.Context, w *reconcileWork, 
 
 func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name string) error {
 	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, obj)
-	if apierrors.IsNotFound(err) || (err == nil && !metav1IsControlledBy(obj, w.group)) {
+	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(obj, w.group)) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())}))
+	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}))
 }
 
 // syncMembers deletes and creates member Pods as the plan says.
@@ -198,18 +199,16 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error {
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectDeletion(key, d.Pod.UID)
-	opts := []client.DeleteOption{client.Preconditions{UID: ptrTo(d.Pod.UID)}}
+	opts := []client.DeleteOption{client.Preconditions{UID: ptr.To(d.Pod.UID)}}
 	if d.Force {
 		opts = append(opts, client.GracePeriodSeconds(0))
 	}
-	err := w.r.Delete(ctx, d.Pod, opts...)
-	if apierrors.IsNotFound(err) {
-		// Gone already: its deletion event may have been seen before this expectation was set.
+	if err := w.r.Delete(ctx, d.Pod, opts...); err != nil {
+		// Nothing will be observed: not deleted, or gone already (its event maybe seen before the expectation).
 		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
-		return nil
-	}
-	if err != nil {
-		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)
 	}
 	if d.Force {
@@ -336,9 +335,3 @@ func partition(g *peapodv1alpha1.PodGroup) int {
 	}
 	return 0
 }
-
-func metav1IsControlledBy(obj metav1.Object, g *peapodv1alpha1.PodGroup) bool {
-	return metav1.IsControlledBy(obj, g)
-}
-
-func ptrTo[T any](v T) *T { return &v }

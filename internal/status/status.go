@@ -78,17 +78,17 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	minAvailable := max(want-int32(in.MaxUnavailable), min(want, 1))
 	done := out.Replicas == want && out.AvailableReplicas == want && out.UpdatedReplicas >= updatedGoal(g, replicas)
 
-	available := condition(ConditionAvailable, out.AvailableReplicas >= minAvailable,
-		"MinimumMembersAvailable", fmt.Sprintf("%d of %d members available", out.AvailableReplicas, want))
-	if !available.isTrue() {
+	available := cond{ConditionAvailable, out.AvailableReplicas >= minAvailable, "MinimumMembersAvailable",
+		fmt.Sprintf("%d of %d members available", out.AvailableReplicas, want)}
+	if !available.status {
 		available.reason = "MembersUnavailable"
 	}
-	progressing := condition(ConditionProgressing, !done, "MembersChanging",
-		fmt.Sprintf("%d of %d members available, %d updated", out.AvailableReplicas, want, out.UpdatedReplicas))
+	progressing := cond{ConditionProgressing, !done, "MembersChanging",
+		fmt.Sprintf("%d of %d members available, %d updated", out.AvailableReplicas, want, out.UpdatedReplicas)}
 	if done {
 		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
 	}
-	degraded := condition(ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "", "AsExpected", "")
+	degraded := cond{ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "", "AsExpected", ""}
 	if in.AwaitingFencing != "" {
 		degraded.reason, degraded.message = "AwaitingFencing", in.AwaitingFencing
 	}
@@ -129,12 +129,6 @@ type cond struct {
 	reason  string
 	message string
 }
-
-func condition(typ string, status bool, reason, message string) cond {
-	return cond{typ: typ, status: status, reason: reason, message: message}
-}
-
-func (c cond) isTrue() bool { return c.status }
 
 func set(conds *[]metav1.Condition, c cond, generation int64, now time.Time) {
 	status := metav1.ConditionFalse

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Kubectl returns a command running the kubectl built with the control plane against this cluster.
@@ -30,19 +32,14 @@ func Install(ctx context.Context, kubectl func(context.Context, ...string) *exec
 		}
 	}
 	// `kubectl wait` fails outright while a new CRD has no conditions yet, so it is retried.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := kubectl(ctx, "wait", "--for=condition=Established", "crd", "--all", "--timeout=10s").CombinedOutput()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("CRDs not Established: %w: %s", err, out)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	var out []byte
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		out, err = kubectl(ctx, "wait", "--for=condition=Established", "crd", "--all", "--timeout=10s").CombinedOutput()
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("CRDs not Established: %w: %s", err, out)
 	}
+	return nil
 }

@@ -8,16 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
-
+	"github.com/peapod-io/peapod/internal/scheme"
 	"github.com/peapod-io/peapod/test/cluster"
 )
 
@@ -88,10 +85,7 @@ func (t *TestCluster) Install(ctx context.Context, paths ...string) error {
 
 // NewClient is a controller-runtime client for the cluster that knows peapod's kinds.
 func NewClient(cfg *rest.Config) client.Client {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(peapodv1alpha1.AddToScheme(s))
-	c, err := client.New(cfg, client.Options{Scheme: s})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	utilruntime.Must(err)
 	return c
 }

@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
@@ -44,32 +45,28 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 				continue
 			}
 			key := pod.Namespace + "/" + pod.Name
+			now := ev.Type != watch.Deleted && plan.Ready(pod)
 			rc.mu.Lock()
-			rc.ready[key] = ev.Type != watch.Deleted && plan.Ready(pod)
-			n := 0
-			for _, r := range rc.ready {
-				if r {
-					n++
-				}
-			}
+			was := rc.ready[key]
+			rc.ready[key] = now
 			rc.mu.Unlock()
-			rc.count.Store(int64(n))
+			switch {
+			case now && !was:
+				rc.count.Add(1)
+			case was && !now:
+				rc.count.Add(-1)
+			}
 		}
 	}()
 	return rc, nil
 }
 
 func (rc *readyCounter) waitFor(ctx context.Context, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for int(rc.count.Load()) < n {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d pods Ready after %s", rc.count.Load(), n, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		return int(rc.count.Load()) >= n, nil
+	})
+	if err != nil {
+		return fmt.Errorf("only %d of %d pods Ready: %w", rc.count.Load(), n, err)
 	}
 	return nil
 }

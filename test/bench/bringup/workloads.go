@@ -11,9 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +19,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/controllers"
+	peapodscheme "github.com/peapod-io/peapod/internal/scheme"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
 )
@@ -73,9 +72,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	if err := c.Install(ctx, "config/crd/bases"); err != nil {
 		return nil, nil, err
 	}
-	scheme := k8sruntime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(peapodv1alpha1.AddToScheme(scheme))
+	scheme := peapodscheme.New()
 
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
@@ -154,30 +151,24 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 
 // waitSettled waits until every group's status says all its members are available, for its current spec.
 func waitSettled(ctx context.Context, c client.Client, groups, members int) error {
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
+	settled := 0
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list peapodv1alpha1.PodGroupList
 		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
-			return err
+			return false, err
 		}
-		settled := 0
+		settled = 0
 		for _, g := range list.Items {
 			if g.Status.ObservedGeneration == g.Generation && int(g.Status.AvailableReplicas) == members {
 				settled++
 			}
 		}
-		if settled == groups {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d groups settled", settled, groups)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return settled == groups, nil
+	})
+	if err != nil {
+		return fmt.Errorf("only %d of %d groups settled: %w", settled, groups, err)
 	}
+	return nil
 }
 
 func writeHeapProfile(path string) error {
