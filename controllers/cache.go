@@ -5,6 +5,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -30,6 +31,9 @@ func CacheOptions() cache.Options {
 			&corev1.Pod{}:       {Label: ours, Transform: slimPod},
 			&corev1.Service{}:   {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.Service{ObjectMeta: m} })},
 			&corev1.ConfigMap{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.ConfigMap{ObjectMeta: m} })},
+			&policyv1.PodDisruptionBudget{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any {
+				return &policyv1.PodDisruptionBudget{ObjectMeta: m}
+			})},
 			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.
 			&corev1.Node{}:          {Transform: slimNode},
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
@@ -37,15 +41,17 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, phase, IP and Ready
-// condition. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs it: the full
-// Pod is several kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
+// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, phase, IP, and Ready and
+// PodScheduled conditions. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs
+// it: the full Pod is several kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return passTombstone(obj, "Pod")
 	}
-	conditions := only(pod.Status.Conditions, func(c corev1.PodCondition) bool { return c.Type == corev1.PodReady })
+	conditions := only(pod.Status.Conditions, func(c corev1.PodCondition) bool {
+		return c.Type == corev1.PodReady || c.Type == corev1.PodScheduled
+	})
 	return &corev1.Pod{
 		ObjectMeta: slimMeta(pod),
 		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -59,6 +61,7 @@ type PodGroupReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile brings one PodGroup closer to its spec: read, plan (pure), write the children, then write the
 // status once, only if it changed.
@@ -68,8 +71,9 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if apierrors.IsNotFound(err) {
 			r.Expectations.Forget(req.String())
 			metrics.AwaitingFencing.DeleteLabelValues(req.Namespace, req.Name)
+			return ctrl.Result{}, r.failOrphanMigrations(ctx, req.Namespace, req.Name)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, err
 	}
 	if group.DeletionTimestamp != nil {
 		// Owner references hand the children to the garbage collector.
@@ -127,6 +131,7 @@ func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, 
 		Failure:         failure,
 		Permanent:       w.permanent,
 		AwaitingFencing: w.awaitingFencing,
+		LastMigration:   w.lastMigration,
 		Now:             w.now,
 	})
 	if equality.Semantic.DeepEqual(g.Status, next) {
@@ -152,6 +157,12 @@ func (r *PodGroupReconciler) recordRollout(g *peapodv1alpha1.PodGroup, before, a
 		r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "RolloutComplete", "Rollout",
 			"All %d members at revision %s", after.UpdatedReplicas, after.UpdateRevision)
 	}
+}
+
+// groupOfMigration enqueues the group a PodMigration moves a member of.
+func groupOfMigration(_ context.Context, o client.Object) []reconcile.Request {
+	group := types.NamespacedName{Namespace: o.GetNamespace(), Name: o.(*peapodv1alpha1.PodMigration).Spec.Group}
+	return []reconcile.Request{{NamespacedName: group}}
 }
 
 // SetupWithManager registers the reconciler. It watches the group's own children only (the cache holds only
@@ -182,6 +193,11 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, byNode); err != nil {
 		return err
 	}
+	byGroup := func(o client.Object) []string { return []string{o.(*peapodv1alpha1.PodMigration).Spec.Group} }
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &peapodv1alpha1.PodMigration{}, migrationGroupIndex, byGroup); err != nil {
+		return err
+	}
 	silentNodes := make(chan event.GenericEvent, 1024)
 	monitor := &leaseMonitor{r: r, events: silentNodes, silent: map[string]bool{}}
 	if err := mgr.Add(monitor); err != nil {
@@ -194,7 +210,9 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		WatchesRawSource(source.Channel(silentNodes, &handler.EnqueueRequestForObject{})).
 		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
+		Watches(&peapodv1alpha1.PodMigration{}, handler.EnqueueRequestsFromMapFunc(groupOfMigration)).
 		Owns(&corev1.Service{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&corev1.ConfigMap{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
 		Named("podgroup").

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +47,11 @@ type reconcileWork struct {
 	awaitingFencing string
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
 	revisionNotStored bool
+	// allPods are all the group's Pods; pods are the members among them, migrations' replacements in flight
+	// set aside.
+	allPods []*corev1.Pod
+	// lastMigration records a member move made in this reconcile, for the status.
+	lastMigration *peapodv1alpha1.MigrationRecord
 }
 
 // sync runs the phases in order. Each phase's error is kept, and later phases still run where they can, so one
@@ -93,7 +99,8 @@ func (w *reconcileWork) ensureRevision(ctx context.Context) error {
 }
 
 // applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
-// no longer declares ports) and the peer ConfigMap, with one field owner.
+// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMap, with one field
+// owner.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	g := w.group
 	owner := desired.OwnerReference(g)
@@ -107,6 +114,13 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
 		}
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
+		errs = append(errs, err)
+	}
+	if pdb := desired.DisruptionBudget(g, owner); pdb != nil {
+		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, *pdb.Name, pdb, pdb.WithAnnotations); err != nil {
+			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
+		}
+	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
 	peers := desired.PeersConfigMap(g, owner)
@@ -143,13 +157,24 @@ func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name
 	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}))
 }
 
-// syncMembers deletes and creates member Pods as the plan says.
+// syncMembers moves members that are migrating, then deletes and creates member Pods as the plan says, then
+// starts the migrations of members on drained nodes.
 func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	g := w.group
 	nodes, err := w.r.nodeVerdicts(ctx, g, w.pods, w.now)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
 	}
+	migrations, err := w.r.groupMigrations(ctx, g.Namespace, g.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var errs []error
+	members, migrated, err := w.runMigrations(ctx, migrations)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	w.allPods, w.pods = w.pods, members
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),
 		UpdateRevision:  w.updateRevision,
@@ -163,14 +188,32 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		MaxMigrations:   maxMigrations(g),
 		Now:             w.now,
 	})
+	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
+	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
+	w.observeFailovers()
+	if migrated {
+		// The plan is made again from a cache that shows the migration's write; its Pod events requeue the group.
+		return ctrl.Result{}, errors.Join(errs...)
+	}
+	result, err := w.execute(ctx, p, nodes)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	byOrdinal, _ := plan.Members(w.pods)
+	if err := w.startDrains(ctx, migrations, byOrdinal, nodes); err != nil {
+		errs = append(errs, err)
+	}
+	return result, errors.Join(errs...)
+}
+
+// execute does what the plan says.
+func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[string]nodehealth.Verdict) (ctrl.Result, error) {
+	var err error
 	if len(p.Create) > 0 {
 		if w.avoidNodes, err = w.r.failedNodes(ctx, nodes, w.now); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
-	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
-	w.observeFailovers()
 	var errs []error
 	result := ctrl.Result{RequeueAfter: p.RequeueAfter}
 	for _, d := range p.Delete {
@@ -210,6 +253,12 @@ func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error
 			return nil
 		}
 		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)
+	}
+	if d.Reason == plan.ReasonNodeFailed {
+		if ordinal, ok := desired.OrdinalOf(d.Pod.Labels); ok {
+			w.lastMigration = &peapodv1alpha1.MigrationRecord{Member: int32(ordinal), Reason: peapodv1alpha1.MigrationNodeFailed,
+				From: d.Pod.Spec.NodeName, StartTime: metav1.NewTime(w.now)}
+		}
 	}
 	if d.Force {
 		w.r.Recorder.Eventf(w.group, d.Pod, corev1.EventTypeWarning, string(d.Reason), "ReplaceMember",

@@ -23,7 +23,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &PodGroup{}, &PodGroupList{})
+	s.AddKnownTypes(GroupVersion, &PodGroup{}, &PodGroupList{}, &PodMigration{}, &PodMigrationList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

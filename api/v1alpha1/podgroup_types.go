@@ -75,13 +75,33 @@ type MigrationPolicy struct {
 	// +optional
 	NodeFailure *NodeFailurePolicy `json:"nodeFailure,omitempty"`
 
-	// maxConcurrentMigrations caps how many of the group's members are being moved off failed nodes at once, so
-	// a zone outage does not become a storm. The manager's --max-concurrent-migrations caps all groups together.
-	// Default: no cap of the group's own.
+	// drain says what happens to a member whose node is cordoned or drained: Migrate (the default) moves it
+	// make-before-break, so the group's Ready count does not drop while there is room elsewhere; Evict lets the
+	// eviction kill it and recreates it afterwards, like a StatefulSet. With Migrate, peapod keeps a
+	// PodDisruptionBudget named <group> that refuses evictions of Ready members: `kubectl drain` retries until
+	// the member has moved.
+	// +kubebuilder:default=Migrate
+	// +optional
+	Drain DrainPolicy `json:"drain,omitempty"`
+
+	// maxConcurrentMigrations caps how many of the group's members are being moved at once (off failed nodes,
+	// drained nodes, or on request), so a zone outage does not become a storm. The manager's
+	// --max-concurrent-migrations caps failovers of all groups together. Default: no cap of the group's own.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MaxConcurrentMigrations *int32 `json:"maxConcurrentMigrations,omitempty"`
 }
+
+// DrainPolicy says how members leave a drained node.
+// +kubebuilder:validation:Enum=Migrate;Evict
+type DrainPolicy string
+
+const (
+	// DrainMigrate moves members off cordoned nodes make-before-break.
+	DrainMigrate DrainPolicy = "Migrate"
+	// DrainEvict lets evictions delete members; they are recreated, same name, once the old Pod is gone.
+	DrainEvict DrainPolicy = "Evict"
+)
 
 // FencingPolicy says whether a member may be replaced while its old Pod might still run.
 // +kubebuilder:validation:Enum=None;Required
@@ -264,12 +284,38 @@ type PodGroupStatus struct {
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
+	// lastMigration is the most recent member move: a failover off a failed node, a drain or a PodMigration.
+	// +optional
+	LastMigration *MigrationRecord `json:"lastMigration,omitempty"`
+
 	// conditions are Available (at least the desired members are available), Progressing (members are being
 	// created, updated or replaced) and Degraded (something keeps the group from its spec; the reason says what).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// MigrationRecord tells of one member move.
+type MigrationRecord struct {
+	// member is the ordinal that moved.
+	Member int32 `json:"member"`
+	// reason is NodeFailed, Drain or Requested.
+	Reason MigrationReason `json:"reason"`
+	// migration names the PodMigration that moved the member, if one did.
+	// +optional
+	Migration string `json:"migration,omitempty"`
+	// from is the node the member left.
+	// +optional
+	From string `json:"from,omitempty"`
+	// to is the node the member runs on now, once known.
+	// +optional
+	To string `json:"to,omitempty"`
+	// startTime is when the move started (for a failover: when peapod replaced the member).
+	StartTime metav1.Time `json:"startTime"`
+	// readyTime is when the member was Ready again on its new node.
+	// +optional
+	ReadyTime *metav1.Time `json:"readyTime,omitempty"`
 }
 
 // PodGroup is a group of identical members; each member is one Pod of tightly coupled containers with a stable

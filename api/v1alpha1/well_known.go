@@ -9,6 +9,10 @@ const (
 	OrdinalLabel = "peapod.io/ordinal"
 	// RevisionLabel is the template revision a member Pod was built from.
 	RevisionLabel = "peapod.io/revision"
+	// MigrationLabel on a Pod names the PodMigration that started it as a member's replacement.
+	MigrationLabel = "peapod.io/migration"
+	// MigrationReasonLabel on a PodMigration peapod created says why (Drain); one without it was requested.
+	MigrationReasonLabel = "peapod.io/migration-reason"
 	// ReservedLabelPrefix starts every label peapod owns; templates may not set them.
 	ReservedLabelPrefix = "peapod.io/"
 

@@ -11,12 +11,23 @@ import (
 // requirement, and requirements within a term are ANDed). A replacement needs it: the scheduler still thinks
 // a silent node is fine until the controller-manager taints it, 50 s after its last heartbeat by default.
 func AvoidNodes(pod *corev1.Pod, nodes []string) {
-	if len(nodes) == 0 {
-		return
-	}
 	avoid := make([]corev1.NodeSelectorRequirement, 0, len(nodes))
 	for _, node := range slices.Sorted(slices.Values(nodes)) {
 		avoid = append(avoid, corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}})
+	}
+	requireFields(pod, avoid)
+}
+
+// RequireNode lets a Pod be scheduled to one node only. Unlike spec.nodeName it goes through the scheduler, so a
+// node the Pod does not fit is reported (PodScheduled False, Unschedulable) instead of the kubelet rejecting it.
+func RequireNode(pod *corev1.Pod, node string) {
+	requireFields(pod, []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{node}}})
+}
+
+// requireFields adds field requirements to every required node affinity term.
+func requireFields(pod *corev1.Pod, reqs []corev1.NodeSelectorRequirement) {
+	if len(reqs) == 0 {
+		return
 	}
 	if pod.Spec.Affinity == nil {
 		pod.Spec.Affinity = &corev1.Affinity{}
@@ -33,6 +44,6 @@ func AvoidNodes(pod *corev1.Pod, nodes []string) {
 		required.NodeSelectorTerms = []corev1.NodeSelectorTerm{{}}
 	}
 	for i := range required.NodeSelectorTerms {
-		required.NodeSelectorTerms[i].MatchFields = append(required.NodeSelectorTerms[i].MatchFields, avoid...)
+		required.NodeSelectorTerms[i].MatchFields = append(required.NodeSelectorTerms[i].MatchFields, reqs...)
 	}
 }

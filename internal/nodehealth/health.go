@@ -3,6 +3,7 @@
 package nodehealth
 
 import (
+	"slices"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -24,7 +25,12 @@ type Verdict struct {
 	Since time.Time
 	// RequeueAfter is when the verdict changes by itself if nothing else happens.
 	RequeueAfter time.Duration
+	// Draining says the node is healthy but being emptied: cordoned, or marked for removal by an autoscaler.
+	Draining bool
 }
+
+// drainTaints mark a node an autoscaler is about to remove; like a cordon, they say its Pods must leave.
+var drainTaints = []string{"ToBeDeletedByClusterAutoscaler", "karpenter.sh/disrupted", "karpenter.sh/disruption"}
 
 // OutOfServiceTaint is the taint an administrator (or a fencing agent) puts on a node known to be powered off.
 const OutOfServiceTaint = "node.kubernetes.io/out-of-service"
@@ -39,7 +45,7 @@ func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, 
 		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: since}
 	}
 	if !ok {
-		return Verdict{}
+		return Verdict{Draining: draining(node)}
 	}
 	replaceAt := since.Add(after)
 	if now.Before(replaceAt) {
@@ -103,6 +109,18 @@ func leaseSilentSince(lease *coordinationv1.Lease, now time.Time) time.Time {
 func fenced(node *corev1.Node) bool {
 	for _, t := range node.Spec.Taints {
 		if t.Key == OutOfServiceTaint {
+			return true
+		}
+	}
+	return false
+}
+
+func draining(node *corev1.Node) bool {
+	if node.Spec.Unschedulable {
+		return true
+	}
+	for _, t := range node.Spec.Taints {
+		if slices.Contains(drainTaints, t.Key) {
 			return true
 		}
 	}

@@ -29,6 +29,11 @@ func node(ready corev1.ConditionStatus, readySince time.Duration, taints ...core
 	}
 }
 
+func cordoned(n *corev1.Node) *corev1.Node {
+	n.Spec.Unschedulable = true
+	return n
+}
+
 func taint(key string, ago time.Duration) corev1.Taint {
 	return corev1.Taint{Key: key, Effect: corev1.TaintEffectNoExecute, TimeAdded: ptr.To(metav1.NewTime(now.Add(-ago)))}
 }
@@ -74,6 +79,17 @@ func TestJudge(t *testing.T) {
 			node: nil, fencing: true, want: Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted"},
 		},
 		"no Lease and Ready: healthy": {node: node(corev1.ConditionTrue, time.Hour), want: Verdict{}},
+		"cordoned and healthy: draining": {
+			node: cordoned(node(corev1.ConditionTrue, time.Hour)), lease: lease(time.Second), want: Verdict{Draining: true},
+		},
+		"marked for removal by the cluster autoscaler: draining": {
+			node:  node(corev1.ConditionTrue, time.Hour, taint("ToBeDeletedByClusterAutoscaler", time.Second)),
+			lease: lease(time.Second), want: Verdict{Draining: true},
+		},
+		"cordoned and silent: a failure, not a drain": {
+			node: cordoned(node(corev1.ConditionTrue, time.Hour)), lease: lease(21 * time.Second),
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "LeaseExpired", Since: now.Add(-21 * time.Second)},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -41,6 +41,13 @@ const (
 	ReasonFailed    DeleteReason = "MemberFailed"
 	ReasonUpdate    DeleteReason = "RollingUpdate"
 	ReasonStray     DeleteReason = "StrayPod"
+	// ReasonDuplicate deletes the second live Pod of one identity: a migration's replacement left behind when
+	// the migration was cancelled or failed.
+	ReasonDuplicate DeleteReason = "DuplicateMember"
+	// ReasonMigrated retires a member's old Pod once its migration's replacement is Ready.
+	ReasonMigrated DeleteReason = "Migrated"
+	// ReasonMigrationFailed removes the replacement of a migration that failed.
+	ReasonMigrationFailed DeleteReason = "MigrationFailed"
 	// ReasonNodeFailed force-deletes a member whose node failed, so it can be recreated elsewhere.
 	ReasonNodeFailed DeleteReason = "NodeFailed"
 )
@@ -71,19 +78,24 @@ type Plan struct {
 }
 
 // Make plans the next step. Members are created whenever their ordinal has no Pod (a terminating Pod still holds
-// its name: the replacement waits until it is gone, so an identity never has two Pods).
+// its identity: the replacement waits until it is gone, so an identity never has two Pods). Pods of migrations
+// in flight are not in the input: internal/migration handles them.
 func Make(in Input) Plan {
 	var p Plan
-	byOrdinal := map[int]*corev1.Pod{}
-	for _, pod := range in.Pods {
-		ordinal, ok := desired.OrdinalOf(pod.Labels)
-		if !ok || pod.Name != desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal) {
-			if pod.DeletionTimestamp == nil {
-				p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonStray})
-			}
-			continue
+	byOrdinal, extra := Members(in.Pods)
+	for _, pod := range extra {
+		reason := ReasonDuplicate
+		if _, ok := desired.OrdinalOf(pod.Labels); !ok {
+			reason = ReasonStray
 		}
-		byOrdinal[ordinal] = pod
+		p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: reason})
+	}
+	for _, pod := range in.Pods {
+		// A terminating Pod that no longer holds its identity, on a dead node: nothing else will finish it.
+		ordinal, _ := desired.OrdinalOf(pod.Labels)
+		if pod.DeletionTimestamp != nil && byOrdinal[ordinal] != pod && pod.Spec.NodeName != "" && in.Nodes[pod.Spec.NodeName].Replace {
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+		}
 	}
 
 	var failed []*corev1.Pod

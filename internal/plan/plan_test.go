@@ -77,10 +77,31 @@ func TestMake(t *testing.T) {
 				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Phase(corev1.PodFailed).Obj()}},
 			want: summary{Delete: []string{"g-1:MemberFailed"}},
 		},
-		"a pod whose name does not match its ordinal is deleted": {
+		"of two live pods of one ordinal the newer is deleted, whatever its name": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{
+				pt.MakeMemberPod("g", 0, "a").Name("g-0-x1").Created(now).Obj(),
+				pt.MakeMemberPod("g", 0, "a").Created(now.Add(-time.Minute)).Obj(),
+			}},
+			want: summary{Delete: []string{"g-0-x1:DuplicateMember"}},
+		},
+		"a pod without an ordinal is deleted as a stray": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1,
-				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 0, "a").Name("g-0-copy").Obj()}},
-			want: summary{Delete: []string{"g-0-copy:StrayPod"}},
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 0, "a").Name("g-x").Label(peapodv1alpha1.OrdinalLabel, "x").Obj()}},
+			want: summary{Delete: []string{"g-x:StrayPod"}},
+		},
+		"a migrated member whose old pod is terminating is neither created nor deleted": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{
+				pt.MakeMemberPod("g", 0, "a").Terminating().Obj(),
+				pt.MakeMemberPod("g", 0, "a").Name("g-0-x1").Created(now).Ready(now).Obj(),
+			}},
+			want: summary{},
+		},
+		"a terminating pod that lost its identity is force-deleted when its node failed": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{
+				on("dead", pt.MakeMemberPod("g", 0, "a").Terminating().Obj()),
+				pt.MakeMemberPod("g", 0, "a").Name("g-0-x1").Created(now).Ready(now).Obj(),
+			}, Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true}}},
+			want: summary{Delete: []string{"g-0:NodeFailed!"}},
 		},
 		"rolling update replaces at most maxUnavailable available members, highest first": {
 			in: Input{Replicas: 4, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 2,

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
@@ -39,7 +40,9 @@ type Input struct {
 	Permanent bool
 	// AwaitingFencing, when set, says which members wait for their failed node to be fenced.
 	AwaitingFencing string
-	Now             time.Time
+	// LastMigration is a member move started or finished in this reconcile, if any.
+	LastMigration *peapodv1alpha1.MigrationRecord
+	Now           time.Time
 }
 
 // Compute returns the group's new status. Conditions keep their lastTransitionTime while their status holds.
@@ -53,11 +56,13 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 		Selector:           labels.SelectorFromSet(desired.SelectorLabels(g.Name)).String(),
 		Conditions:         append([]metav1.Condition(nil), g.Status.Conditions...),
 	}
-	for _, pod := range in.Pods {
-		ordinal, ok := desired.OrdinalOf(pod.Labels)
-		if !ok || ordinal >= replicas || pod.DeletionTimestamp != nil {
+	out.LastMigration = lastMigration(g.Status.LastMigration, in.LastMigration)
+	members, _ := plan.Members(in.Pods)
+	for ordinal, pod := range members {
+		if ordinal >= replicas || pod.DeletionTimestamp != nil {
 			continue
 		}
+		completeMigration(out.LastMigration, ordinal, pod)
 		out.Replicas++
 		if plan.Ready(pod) {
 			out.ReadyReplicas++
@@ -108,6 +113,25 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	stalled := cond{ConditionStalled, in.Permanent, degraded.reason, degraded.message}
 	setOrRemove(&out.Conditions, stalled, g.Generation, in.Now)
 	return out
+}
+
+func lastMigration(before, now *peapodv1alpha1.MigrationRecord) *peapodv1alpha1.MigrationRecord {
+	if now != nil {
+		return now.DeepCopy()
+	}
+	return before.DeepCopy()
+}
+
+// completeMigration notes, on the record of a failover, when and where the member was Ready again: a Pod of that
+// member created since the failover started, Ready on another node.
+func completeMigration(r *peapodv1alpha1.MigrationRecord, ordinal int, pod *corev1.Pod) {
+	if r == nil || r.ReadyTime != nil || int(r.Member) != ordinal || pod.Spec.NodeName == r.From ||
+		pod.CreationTimestamp.Before(&r.StartTime) {
+		return
+	}
+	if since, ready := plan.ReadySince(pod); ready {
+		r.To, r.ReadyTime = pod.Spec.NodeName, ptr.To(metav1.NewTime(since))
+	}
 }
 
 // updatedGoal is how many members a finished rollout has at the update revision: all, less those a partition

@@ -54,7 +54,19 @@ func (w *PodWrapper) Terminating() *PodWrapper {
 	return w
 }
 
-// Name renames the Pod (a stray Pod whose name does not match its ordinal).
+// Created sets the Pod's creation time.
+func (w *PodWrapper) Created(at time.Time) *PodWrapper {
+	w.CreationTimestamp = metav1.NewTime(at)
+	return w
+}
+
+// Label sets a label.
+func (w *PodWrapper) Label(key, value string) *PodWrapper {
+	w.Labels[key] = value
+	return w
+}
+
+// Name renames the Pod (a migration's replacement carries the member's identity under its own name).
 func (w *PodWrapper) Name(name string) *PodWrapper {
 	w.ObjectMeta.Name = name
 	return w

@@ -1,0 +1,187 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PodMigrationSpec says which member to move, and where.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.member) != has(self.pod)",message="exactly one of spec.member and spec.pod must be set"
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: delete the PodMigration and create a new one"
+type PodMigrationSpec struct {
+	// group is the PodGroup, in the PodMigration's namespace, whose member moves.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=52
+	// +required
+	Group string `json:"group"`
+
+	// member is the ordinal of the member to move (the 1 of web-1). Set member or pod, not both.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Member *int32 `json:"member,omitempty"`
+
+	// pod names the member's current Pod instead of its ordinal.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Pod string `json:"pod,omitempty"`
+
+	// target says where the member goes; by default anywhere the scheduler likes except its current node.
+	// +optional
+	Target *MigrationTarget `json:"target,omitempty"`
+}
+
+// MigrationTarget narrows the nodes a migrating member may go to.
+type MigrationTarget struct {
+	// nodeName is the node to move to. It must exist and accept Pods (not cordoned); otherwise, or if the
+	// scheduler finds the member does not fit there, the migration fails and the member stays where it is.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	NodeName string `json:"nodeName,omitempty"`
+
+	// nodeSelector are labels the target node must have, added to the member's own node selector.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+}
+
+// MigrationPhase is where a migration is.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type MigrationPhase string
+
+const (
+	// MigrationPending waits to start: for the group's maxConcurrentMigrations, or for the member to exist.
+	MigrationPending MigrationPhase = "Pending"
+	// MigrationRunning has a replacement Pod starting on the target; the source Pod still serves.
+	MigrationRunning MigrationPhase = "Running"
+	// MigrationSucceeded moved the member: the replacement was Ready, then the source Pod was retired.
+	MigrationSucceeded MigrationPhase = "Succeeded"
+	// MigrationFailed did not move the member, and left it where it was; the reason says why.
+	MigrationFailed MigrationPhase = "Failed"
+)
+
+// MigrationReason says what started a migration.
+// +kubebuilder:validation:Enum=Requested;Drain;NodeFailed
+type MigrationReason string
+
+const (
+	// MigrationRequested is a PodMigration someone created.
+	MigrationRequested MigrationReason = "Requested"
+	// MigrationDrain is a member leaving a cordoned or draining node, make-before-break.
+	MigrationDrain MigrationReason = "Drain"
+	// MigrationNodeFailed is a member replaced because its node failed.
+	MigrationNodeFailed MigrationReason = "NodeFailed"
+)
+
+// Condition types and reasons of a PodMigration.
+const (
+	// MigrationReplacementReady is True once the replacement Pod is Ready on the target node.
+	MigrationReplacementReady = "ReplacementReady"
+	// MigrationComplete is True once the source Pod is retired and the replacement is the member.
+	MigrationComplete = "Complete"
+	// MigrationFailedCondition is True when the migration gave up; the member keeps running where it was.
+	MigrationFailedCondition = "Failed"
+
+	ReasonGroupNotFound       = "GroupNotFound"
+	ReasonMemberNotFound      = "MemberNotFound"
+	ReasonTargetNotFound      = "TargetNodeNotFound"
+	ReasonTargetUnschedulable = "TargetNodeUnschedulable"
+	ReasonUnschedulable       = "Unschedulable"
+	ReasonWaitingForCapacity  = "WaitingForCapacity"
+	ReasonAlreadyMigrating    = "MemberAlreadyMigrating"
+	ReasonReplacementFailed   = "ReplacementFailed"
+	ReasonSourceGone          = "SourcePodGone"
+)
+
+// PodMigrationStatus is what happened so far.
+type PodMigrationStatus struct {
+	// phase is Pending, Running, Succeeded or Failed.
+	// +optional
+	Phase MigrationPhase `json:"phase,omitempty"`
+
+	// reason is what started the migration: Requested, Drain or NodeFailed.
+	// +optional
+	Reason MigrationReason `json:"reason,omitempty"`
+
+	// member is the ordinal being moved.
+	// +optional
+	Member *int32 `json:"member,omitempty"`
+
+	// sourcePod and sourceNode are the member's Pod and node when the migration started.
+	// +optional
+	SourcePod string `json:"sourcePod,omitempty"`
+	// +optional
+	SourceNode string `json:"sourceNode,omitempty"`
+
+	// replacementPod is the Pod started for the member on the target; it carries the member's identity
+	// (hostname, DNS name, ordinal, env) under its own Pod name.
+	// +optional
+	ReplacementPod string `json:"replacementPod,omitempty"`
+	// targetNode is the node the replacement was scheduled to.
+	// +optional
+	TargetNode string `json:"targetNode,omitempty"`
+
+	// startTime is when the replacement Pod was created.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// replacementReadyTime is when the replacement became Ready.
+	// +optional
+	ReplacementReadyTime *metav1.Time `json:"replacementReadyTime,omitempty"`
+	// completionTime is when the migration succeeded or failed.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// message says, in a sentence, where the migration is or why it failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// conditions are ReplacementReady, Complete and Failed.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PodMigration moves one member of a PodGroup to another node, make-before-break: a replacement with the
+// member's identity starts on the target, and only once it is Ready is the old Pod retired. Deleting a
+// PodMigration before that cancels it (the replacement is removed); one migration per member runs at a time.
+// peapod creates PodMigrations itself when a member's node is drained.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=pmig,categories={peapod}
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.group`
+// +kubebuilder:printcolumn:name="Member",type=integer,JSONPath=`.status.member`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.reason`
+// +kubebuilder:printcolumn:name="From",type=string,JSONPath=`.status.sourceNode`
+// +kubebuilder:printcolumn:name="To",type=string,JSONPath=`.status.targetNode`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type PodMigration struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says which member moves where.
+	// +required
+	Spec PodMigrationSpec `json:"spec"`
+
+	// status is what happened so far.
+	// +optional
+	Status PodMigrationStatus `json:"status,omitempty"`
+}
+
+// PodMigrationList is a list of PodMigrations.
+//
+// +kubebuilder:object:root=true
+type PodMigrationList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PodMigration `json:"items"`
+}
+
+// Active says the migration has not ended.
+func (m *PodMigration) Active() bool {
+	return m.Status.Phase != MigrationSucceeded && m.Status.Phase != MigrationFailed
+}

@@ -1,0 +1,291 @@
+package controllers
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/migration"
+	"github.com/peapod-io/peapod/internal/nodehealth"
+	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// migrationGroupIndex indexes cached PodMigrations by spec.group.
+const migrationGroupIndex = "spec.group"
+
+// +kubebuilder:rbac:groups=peapod.io,resources=podmigrations,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=peapod.io,resources=podmigrations/status,verbs=get;update;patch
+
+// runMigrations takes every PodMigration of the group one step. It returns the Pods that hold the members'
+// identities for the rest of the reconcile (the replacements of migrations in flight set aside), and whether it
+// wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
+func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration) (
+	members []*corev1.Pod, wrote bool, err error) {
+	claims := claimMembers(migrations, w.pods)
+	running := 0
+	for _, m := range migrations {
+		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
+			running++
+		}
+	}
+	var errs []error
+	inFlight := map[string]bool{}
+	for _, m := range migrations {
+		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || migration.ReplacementOf(m, w.pods) == nil) {
+			continue
+		}
+		step := migration.Next(migration.Input{
+			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m),
+			MovedBy: claims.movedBy(m, w.pods), Running: running, MaxRunning: maxMigrations(w.group), Now: w.now,
+		})
+		acted, err := w.act(ctx, m, step)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		wrote = wrote || acted
+		if step.Action == migration.CreateReplacement {
+			running++
+		}
+		if step.Status.Phase == peapodv1alpha1.MigrationPending || step.Status.Phase == peapodv1alpha1.MigrationRunning {
+			inFlight[m.Name] = true
+		}
+		if err := w.r.writeMigrationStatus(ctx, m, step.Status); err != nil {
+			errs = append(errs, err)
+		}
+		w.recordMigration(m, step)
+	}
+	for _, pod := range w.pods {
+		if !inFlight[pod.Labels[peapodv1alpha1.MigrationLabel]] {
+			members = append(members, pod)
+		}
+	}
+	return members, wrote, errors.Join(errs...)
+}
+
+// act does the write a step asks for. The write comes before the status: a manager killed in between finds the
+// Pods as the step left them, and the next step reads the same decision from them.
+func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) {
+	switch step.Action {
+	case migration.CreateReplacement:
+		return true, w.createReplacement(ctx, m, step)
+	case migration.RetireSource:
+		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated})
+	case migration.RemoveReplacement:
+		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrationFailed})
+	}
+	return false, nil
+}
+
+func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) error {
+	shape, err := w.shapeOf(ctx, step.Pod.Labels[peapodv1alpha1.RevisionLabel])
+	if err != nil {
+		return err
+	}
+	avoid, err := w.r.failedNodes(ctx, nil, w.now)
+	if err != nil {
+		return err
+	}
+	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m, append(avoid, step.Pod.Spec.NodeName))
+	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
+	key := client.ObjectKeyFromObject(w.group).String()
+	w.r.Expectations.ExpectCreation(key, pod.Name)
+	if err := w.r.Create(ctx, pod); err != nil {
+		w.r.Expectations.CreationFailed(key, pod.Name)
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return fmt.Errorf("creating replacement %s for PodMigration %s: %w", pod.Name, m.Name, err)
+	}
+	return nil
+}
+
+// recordMigration tells the story of a step as events on the migration and the group, and keeps the group's
+// record of its last member move.
+func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, step migration.Step) {
+	before, after := m.Status.Phase, step.Status.Phase
+	if before == after {
+		return
+	}
+	st := step.Status
+	switch after {
+	case peapodv1alpha1.MigrationRunning:
+		w.r.Recorder.Eventf(m, w.group, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "%s", st.Message)
+		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "%s (PodMigration %s, %s)",
+			st.Message, m.Name, st.Reason)
+	case peapodv1alpha1.MigrationSucceeded:
+		w.r.Recorder.Eventf(m, w.group, corev1.EventTypeNormal, "Migrated", "Migrate", "%s", st.Message)
+		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeNormal, "Migrated", "Migrate", "%s (PodMigration %s, %s)",
+			st.Message, m.Name, st.Reason)
+		if st.Member != nil && st.StartTime != nil {
+			w.lastMigration = &peapodv1alpha1.MigrationRecord{
+				Member: *st.Member, Reason: st.Reason, Migration: m.Name, From: st.SourceNode, To: st.TargetNode,
+				StartTime: *st.StartTime, ReadyTime: st.ReplacementReadyTime,
+			}
+		}
+	case peapodv1alpha1.MigrationFailed:
+		reason := peapodv1alpha1.ReasonReplacementFailed
+		if c := findCondition(st.Conditions, peapodv1alpha1.MigrationFailedCondition); c != nil {
+			reason = c.Reason
+		}
+		w.r.Recorder.Eventf(m, w.group, corev1.EventTypeWarning, reason, "Migrate", "%s", st.Message)
+		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeWarning, "MigrationFailed", "Migrate", "PodMigration %s: %s",
+			m.Name, st.Message)
+	}
+}
+
+func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == typ {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// startDrains creates a PodMigration for every member on a healthy node that is being drained, unless one is
+// moving it already. Its name comes from the Pod's UID, so a repeated reconcile creates nothing twice.
+func (w *reconcileWork) startDrains(ctx context.Context, migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod,
+	verdicts map[string]nodehealth.Verdict) error {
+	if desired.DrainPolicyOf(w.group) != peapodv1alpha1.DrainMigrate {
+		return nil
+	}
+	moving := claimMembers(migrations, w.allPods)
+	var errs []error
+	for ordinal, pod := range byOrdinal {
+		if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !verdicts[pod.Spec.NodeName].Draining {
+			continue
+		}
+		if _, busy := moving.byOrdinal[ordinal]; busy || ordinal >= desired.Replicas(w.group) {
+			continue
+		}
+		m := &peapodv1alpha1.PodMigration{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      fmt.Sprintf("%s-drain-%s", pod.Name, string(pod.UID)[:min(8, len(pod.UID))]),
+				Namespace: w.group.Namespace,
+				Labels: map[string]string{
+					peapodv1alpha1.GroupLabel:           w.group.Name,
+					peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
+				},
+				OwnerReferences: []metav1.OwnerReference{desired.ControllerRef(w.group)},
+			},
+			Spec: peapodv1alpha1.PodMigrationSpec{Group: w.group.Name, Pod: pod.Name},
+		}
+		if err := w.r.Create(ctx, m); err != nil && !apierrors.IsAlreadyExists(err) {
+			errs = append(errs, fmt.Errorf("starting the drain of member %s: %w", pod.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// claims says which active migration moves which member: the running ones first, then the oldest.
+type claims struct{ byOrdinal map[int]string }
+
+func claimMembers(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) claims {
+	c := claims{byOrdinal: map[int]string{}}
+	active := slices.DeleteFunc(slices.Clone(migrations), func(m *peapodv1alpha1.PodMigration) bool { return !m.Active() })
+	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int {
+		aRunning, bRunning := a.Status.Phase == peapodv1alpha1.MigrationRunning, b.Status.Phase == peapodv1alpha1.MigrationRunning
+		if aRunning != bRunning {
+			if aRunning {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	for _, m := range active {
+		if ordinal, ok := migration.OrdinalOf(m, pods); ok {
+			if _, taken := c.byOrdinal[ordinal]; !taken {
+				c.byOrdinal[ordinal] = m.Name
+			}
+		}
+	}
+	return c
+}
+
+// movedBy names the migration that holds the claim on m's member, if it is another one.
+func (c claims) movedBy(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) string {
+	ordinal, ok := migration.OrdinalOf(m, pods)
+	if !ok {
+		return ""
+	}
+	if holder := c.byOrdinal[ordinal]; holder != m.Name {
+		return holder
+	}
+	return ""
+}
+
+// groupMigrations lists a group's PodMigrations, oldest first.
+func (r *PodGroupReconciler) groupMigrations(ctx context.Context, namespace, group string) ([]*peapodv1alpha1.PodMigration, error) {
+	var list peapodv1alpha1.PodMigrationList
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{migrationGroupIndex: group}); err != nil {
+		return nil, fmt.Errorf("listing the PodMigrations of %s/%s: %w", namespace, group, err)
+	}
+	out := make([]*peapodv1alpha1.PodMigration, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
+	}
+	slices.SortFunc(out, func(a, b *peapodv1alpha1.PodMigration) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+// targetOf looks up the node a migration names, in the cache.
+func (r *PodGroupReconciler) targetOf(ctx context.Context, m *peapodv1alpha1.PodMigration) migration.Target {
+	if m.Spec.Target == nil || m.Spec.Target.NodeName == "" {
+		return migration.Target{}
+	}
+	var node corev1.Node
+	if err := r.Get(ctx, types.NamespacedName{Name: m.Spec.Target.NodeName}, &node); err != nil {
+		return migration.Target{}
+	}
+	return migration.Target{Exists: true, Unschedulable: node.Spec.Unschedulable}
+}
+
+func (r *PodGroupReconciler) writeMigrationStatus(ctx context.Context, m *peapodv1alpha1.PodMigration,
+	next peapodv1alpha1.PodMigrationStatus) error {
+	if equality.Semantic.DeepEqual(m.Status, next) {
+		return nil
+	}
+	patch := client.MergeFrom(m.DeepCopy())
+	m.Status = next
+	if err := r.Status().Patch(ctx, m, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("writing the status of PodMigration %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+// failOrphanMigrations ends the active migrations of a group that does not exist.
+func (r *PodGroupReconciler) failOrphanMigrations(ctx context.Context, namespace, group string) error {
+	migrations, err := r.groupMigrations(ctx, namespace, group)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range migrations {
+		if !m.Active() {
+			continue
+		}
+		next := migration.Abandon(m, peapodv1alpha1.ReasonGroupNotFound, fmt.Sprintf("PodGroup %s does not exist", group), r.Clock.Now())
+		if err := r.writeMigrationStatus(ctx, m, next); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

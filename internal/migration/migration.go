@@ -1,0 +1,303 @@
+// Package migration decides the next step of a PodMigration: move one member of a group make-before-break, a
+// replacement with the member's identity started on another node, the old Pod retired only once the replacement
+// is Ready. Pure: the controller reads the world, asks Next, and does what the step says.
+package migration
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// Action is the write a step asks for.
+type Action string
+
+const (
+	// Wait writes no Pod; only the status may change.
+	Wait Action = ""
+	// CreateReplacement creates the replacement Pod on the target.
+	CreateReplacement Action = "CreateReplacement"
+	// RetireSource deletes the member's old Pod: the replacement is Ready and becomes the member.
+	RetireSource Action = "RetireSource"
+	// RemoveReplacement deletes the replacement of a migration that failed; the member stays where it was.
+	RemoveReplacement Action = "RemoveReplacement"
+)
+
+// Target is what the controller knows of spec.target.nodeName.
+type Target struct {
+	Exists        bool
+	Unschedulable bool
+}
+
+// Input is one migration and what it depends on.
+type Input struct {
+	Migration *peapodv1alpha1.PodMigration
+	Replicas  int
+	// Pods are all the group's Pods, the migration's replacement among them.
+	Pods []*corev1.Pod
+	// Target describes spec.target.nodeName, when it is set.
+	Target Target
+	// MovedBy names another, older active migration of the same member, if any.
+	MovedBy string
+	// Running is how many of the group's migrations are running; MaxRunning caps them (0: no cap).
+	Running    int
+	MaxRunning int
+	Now        time.Time
+}
+
+// Step is what to do next, and the migration's status after it.
+type Step struct {
+	Action Action
+	// Pod is the Pod the action deletes (RetireSource, RemoveReplacement).
+	Pod *corev1.Pod
+	// Ordinal is the member being moved, when known.
+	Ordinal int
+	Status  peapodv1alpha1.PodMigrationStatus
+}
+
+// ReplacementName is the name of a migration's replacement Pod: the member's name and a suffix from the
+// migration's UID, so a manager restarted after creating it finds it again, and two migrations never share one.
+func ReplacementName(member string, m *peapodv1alpha1.PodMigration) string {
+	sum := sha256.Sum256([]byte(m.UID))
+	return member + "-m" + hex.EncodeToString(sum[:])[:5]
+}
+
+// ReplacementOf finds a migration's replacement among the group's Pods, by the migration label.
+func ReplacementOf(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) *corev1.Pod {
+	for _, pod := range pods {
+		if pod.Labels[peapodv1alpha1.MigrationLabel] == m.Name && pod.DeletionTimestamp == nil {
+			return pod
+		}
+	}
+	return nil
+}
+
+// Next decides the migration's next step.
+func Next(in Input) Step {
+	m := in.Migration
+	s := Step{Status: *m.Status.DeepCopy()}
+	st := &s.Status
+	if st.Reason == "" {
+		st.Reason = ReasonOf(m)
+	}
+	if st.Phase == "" {
+		st.Phase = peapodv1alpha1.MigrationPending
+	}
+	replacement := ReplacementOf(m, in.Pods)
+	if !m.Active() {
+		if st.Phase == peapodv1alpha1.MigrationFailed && replacement != nil {
+			s.Action, s.Pod = RemoveReplacement, replacement
+		}
+		return s
+	}
+	ordinal, ok := OrdinalOf(m, in.Pods)
+	if !ok || ordinal >= in.Replicas {
+		return in.fail(s, replacement, peapodv1alpha1.ReasonMemberNotFound, fmt.Sprintf("group %s has no such member", m.Spec.Group))
+	}
+	s.Ordinal = ordinal
+	st.Member = ptr.To(int32(ordinal))
+	member := desired.MemberName(m.Spec.Group, ordinal)
+	if st.Phase == peapodv1alpha1.MigrationPending && replacement == nil {
+		return in.start(s, member)
+	}
+	return in.follow(s, member, replacement)
+}
+
+// start checks that the member can move and creates its replacement.
+func (in Input) start(s Step, member string) Step {
+	m, st := in.Migration, &s.Status
+	if in.MovedBy != "" {
+		return in.fail(s, nil, peapodv1alpha1.ReasonAlreadyMigrating,
+			fmt.Sprintf("member %s is already being moved by PodMigration %s", member, in.MovedBy))
+	}
+	source := in.sourceOf(s.Ordinal)
+	if source == nil || source.Spec.NodeName == "" {
+		return in.fail(s, nil, peapodv1alpha1.ReasonMemberNotFound, fmt.Sprintf("member %s has no Pod running on a node", member))
+	}
+	if node := targetNode(m); node != "" {
+		switch {
+		case !in.Target.Exists:
+			return in.fail(s, nil, peapodv1alpha1.ReasonTargetNotFound, fmt.Sprintf("target node %s does not exist", node))
+		case node == source.Spec.NodeName:
+			st.SourcePod, st.SourceNode, st.TargetNode = source.Name, node, node
+			return in.finish(s, peapodv1alpha1.MigrationSucceeded, "AlreadyOnTarget",
+				fmt.Sprintf("member %s already runs on node %s", member, node))
+		case in.Target.Unschedulable:
+			return in.fail(s, nil, peapodv1alpha1.ReasonTargetUnschedulable,
+				fmt.Sprintf("target node %s is cordoned (spec.unschedulable): it accepts no new Pods", node))
+		}
+	}
+	if in.MaxRunning > 0 && in.Running >= in.MaxRunning {
+		st.Message = fmt.Sprintf("waiting: %d of the group's members are moving (maxConcurrentMigrations %d)", in.Running, in.MaxRunning)
+		return s
+	}
+	s.Action, s.Pod = CreateReplacement, source
+	st.Phase = peapodv1alpha1.MigrationRunning
+	st.SourcePod, st.SourceNode = source.Name, source.Spec.NodeName
+	st.ReplacementPod = ReplacementName(member, m)
+	st.StartTime = ptr.To(metav1.NewTime(in.Now))
+	st.Message = fmt.Sprintf("starting %s for member %s, off node %s", st.ReplacementPod, member, st.SourceNode)
+	return s
+}
+
+// follow watches the replacement until it is Ready, then retires the source.
+func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
+	st := &s.Status
+	source := in.podNamed(st.SourcePod)
+	sourceGone := source == nil || source.DeletionTimestamp != nil
+	switch {
+	case replacement == nil && sourceGone:
+		return in.fail(s, nil, peapodv1alpha1.ReasonSourceGone,
+			fmt.Sprintf("Pod %s went away before the replacement existed; the group recreates member %s", st.SourcePod, member))
+	case replacement == nil:
+		return in.fail(s, nil, peapodv1alpha1.ReasonReplacementFailed, fmt.Sprintf("replacement Pod %s was deleted", st.ReplacementPod))
+	}
+	st.ReplacementPod, st.TargetNode = replacement.Name, replacement.Spec.NodeName
+	if sourceGone {
+		// Nothing to hand over from: the replacement is the member now, Ready or not.
+		return in.finish(s, peapodv1alpha1.MigrationSucceeded, peapodv1alpha1.ReasonSourceGone,
+			fmt.Sprintf("Pod %s went away first; %s took over member %s", st.SourcePod, replacement.Name, member))
+	}
+	if plan.Finished(replacement) {
+		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
+			fmt.Sprintf("replacement Pod %s stopped (%s %s)", replacement.Name, replacement.Status.Phase, replacement.Status.Reason))
+	}
+	if why, unschedulable := Unschedulable(replacement); unschedulable {
+		if hasTarget(in.Migration) {
+			return in.fail(s, replacement, peapodv1alpha1.ReasonUnschedulable,
+				fmt.Sprintf("member %s does not fit the target: %s", member, why))
+		}
+		st.Message = fmt.Sprintf("waiting for room for %s: %s", replacement.Name, why)
+		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, peapodv1alpha1.ReasonWaitingForCapacity, st.Message, in.Now)
+		return s
+	}
+	since, ready := plan.ReadySince(replacement)
+	if !ready {
+		st.Message = fmt.Sprintf("waiting for %s to be Ready on node %s", replacement.Name, orUnscheduled(replacement.Spec.NodeName))
+		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Starting", st.Message, in.Now)
+		return s
+	}
+	st.ReplacementReadyTime = ptr.To(metav1.NewTime(since))
+	setCondition(st, peapodv1alpha1.MigrationReplacementReady, true, "Ready",
+		fmt.Sprintf("%s is Ready on node %s", replacement.Name, replacement.Spec.NodeName), in.Now)
+	s.Action, s.Pod = RetireSource, source
+	return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated",
+		fmt.Sprintf("member %s moved from node %s to node %s; %s retired", member, st.SourceNode, st.TargetNode, source.Name))
+}
+
+// Abandon is the status of a migration that ends as Failed without a step, e.g. because its group is gone.
+func Abandon(m *peapodv1alpha1.PodMigration, reason, message string, now time.Time) peapodv1alpha1.PodMigrationStatus {
+	s := Step{Status: *m.Status.DeepCopy()}
+	s.Status.Reason = ReasonOf(m)
+	return Input{Migration: m, Now: now}.fail(s, nil, reason, message).Status
+}
+
+func (in Input) fail(s Step, replacement *corev1.Pod, reason, message string) Step {
+	if replacement != nil {
+		s.Action, s.Pod = RemoveReplacement, replacement
+	}
+	return in.finish(s, peapodv1alpha1.MigrationFailed, reason, message)
+}
+
+func (in Input) finish(s Step, phase peapodv1alpha1.MigrationPhase, reason, message string) Step {
+	st := &s.Status
+	st.Phase, st.Message = phase, message
+	st.CompletionTime = ptr.To(metav1.NewTime(in.Now))
+	if phase == peapodv1alpha1.MigrationFailed {
+		setCondition(st, peapodv1alpha1.MigrationFailedCondition, true, reason, message, in.Now)
+	} else {
+		setCondition(st, peapodv1alpha1.MigrationComplete, true, reason, message, in.Now)
+	}
+	return s
+}
+
+// sourceOf is the live Pod that holds the member's identity now, not counting migration replacements in flight.
+func (in Input) sourceOf(ordinal int) *corev1.Pod {
+	var candidates []*corev1.Pod
+	for _, pod := range in.Pods {
+		if o, ok := desired.OrdinalOf(pod.Labels); ok && o == ordinal && pod.DeletionTimestamp == nil {
+			candidates = append(candidates, pod)
+		}
+	}
+	members, _ := plan.Members(candidates)
+	return members[ordinal]
+}
+
+func (in Input) podNamed(name string) *corev1.Pod {
+	for _, pod := range in.Pods {
+		if pod.Name == name {
+			return pod
+		}
+	}
+	return nil
+}
+
+// OrdinalOf resolves spec.member, or spec.pod to the ordinal of that Pod.
+func OrdinalOf(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) (int, bool) {
+	if m.Status.Member != nil {
+		return int(*m.Status.Member), true
+	}
+	if m.Spec.Member != nil {
+		return int(*m.Spec.Member), true
+	}
+	for _, pod := range pods {
+		if pod.Name == m.Spec.Pod {
+			return desired.OrdinalOf(pod.Labels)
+		}
+	}
+	return 0, false
+}
+
+// ReasonOf is what started a migration: peapod labels the ones it creates for drains.
+func ReasonOf(m *peapodv1alpha1.PodMigration) peapodv1alpha1.MigrationReason {
+	if r := m.Labels[peapodv1alpha1.MigrationReasonLabel]; r != "" {
+		return peapodv1alpha1.MigrationReason(r)
+	}
+	return peapodv1alpha1.MigrationRequested
+}
+
+// Unschedulable says the scheduler found no node for the Pod, and why.
+func Unschedulable(pod *corev1.Pod) (string, bool) {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return c.Message, true
+		}
+	}
+	return "", false
+}
+
+func targetNode(m *peapodv1alpha1.PodMigration) string {
+	if m.Spec.Target == nil {
+		return ""
+	}
+	return m.Spec.Target.NodeName
+}
+
+func hasTarget(m *peapodv1alpha1.PodMigration) bool {
+	return m.Spec.Target != nil && (m.Spec.Target.NodeName != "" || len(m.Spec.Target.NodeSelector) > 0)
+}
+
+func orUnscheduled(node string) string {
+	if node == "" {
+		return "(not scheduled yet)"
+	}
+	return node
+}
+
+func setCondition(st *peapodv1alpha1.PodMigrationStatus, typ string, status bool, reason, message string, now time.Time) {
+	c := metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: reason, Message: message, LastTransitionTime: metav1.NewTime(now)}
+	if status {
+		c.Status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, c)
+}
