@@ -61,10 +61,10 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 		if step.Status.Phase == peapodv1alpha1.MigrationPending || step.Status.Phase == peapodv1alpha1.MigrationRunning {
 			inFlight[m.Name] = true
 		}
+		w.recordMigration(m, step)
 		if err := w.r.writeMigrationStatus(ctx, m, step.Status); err != nil {
 			errs = append(errs, err)
 		}
-		w.recordMigration(m, step)
 	}
 	for _, pod := range w.pods {
 		if !inFlight[pod.Labels[peapodv1alpha1.MigrationLabel]] {

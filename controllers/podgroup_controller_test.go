@@ -215,7 +215,8 @@ var _ = Describe("PodGroup reconciler", func() {
 		out := kubectl("wait", "-n", ns, "--for=condition=Available", "podgroup/web", "--timeout=10s")
 		Expect(out).To(ContainSubstring("condition met"))
 		Expect(kubectl("get", "-n", ns, "pgroup")).To(MatchRegexp(`NAME\s+DESIRED\s+READY\s+AVAILABLE\s+UP-TO-DATE\s+AGE\nweb\s+2\s+2\s+2\s+2\s+`))
-		Expect(kubectl("get", "-n", ns, "peapod")).To(MatchRegexp(`(?m)^web\s+2\s+2`))
+		// The peapod category lists PodGroups and PodMigrations, each kind under its own header.
+		Expect(kubectl("get", "-n", ns, "peapod")).To(MatchRegexp(`(?m)^podgroup.peapod.io/web\s+2\s+2`))
 		Expect(kubectl("get", "-n", ns, "all")).To(ContainSubstring("podgroup.peapod.io/web"))
 	})
 

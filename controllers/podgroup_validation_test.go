@@ -136,6 +136,9 @@ var _ = Describe("PodGroup admission", func() {
 			g.Spec.Placement = &peapodv1alpha1.Placement{Spread: "Rack"}
 		}, "spec.placement.spread"),
 		Entry("negative minReadySeconds", func(g *peapodv1alpha1.PodGroup) { g.Spec.MinReadySeconds = -1 }, "spec.minReadySeconds"),
+		Entry("an unknown drain policy", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{Drain: "Delete"}
+		}, "spec.migration.drain"),
 	)
 
 	It("accepts a complete, valid group", func(ctx context.Context) {

@@ -12,10 +12,14 @@ import (
 // DisruptionBudgetName names the PodDisruptionBudget of a group whose drain policy is Migrate.
 func DisruptionBudgetName(group string) string { return group }
 
-// DisruptionBudget turns an eviction of a Ready member into a signal instead of a kill: it allows no voluntary
-// disruption, so `kubectl drain` keeps retrying while peapod moves the member off the cordoned node, and the
+// DisruptionBudget turns an eviction of a Ready member into a signal instead of a kill: it wants all members
+// healthy, so `kubectl drain` keeps retrying while peapod moves the member off the cordoned node, and the
 // eviction finds the old Pod gone once the replacement is Ready. Members that are not Ready may always be evicted
 // (unhealthyPodEvictionPolicy AlwaysAllow): a crashing member never blocks a drain. Nil when drains evict.
+//
+// minAvailable is the replica count, not maxUnavailable 0: an integer minAvailable is the one form the disruption
+// controller computes from the Pods alone, without resolving the group's scale subresource. With maxUnavailable 0
+// the simulated cluster's controller-manager (v1.37.2) never processed the budget (observedGeneration stayed 0).
 func DisruptionBudget(g *peapodv1alpha1.PodGroup,
 	owner *metav1ac.OwnerReferenceApplyConfiguration) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
 	if DrainPolicyOf(g) != peapodv1alpha1.DrainMigrate {
@@ -25,7 +29,7 @@ func DisruptionBudget(g *peapodv1alpha1.PodGroup,
 		WithLabels(SelectorLabels(g.Name)).
 		WithOwnerReferences(owner).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
-			WithMaxUnavailable(intstr.FromInt32(0)).
+			WithMinAvailable(intstr.FromInt(Replicas(g))).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(g.Name))).
 			WithUnhealthyPodEvictionPolicy(policyv1.AlwaysAllow))
 }

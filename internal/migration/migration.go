@@ -107,8 +107,11 @@ func Next(in Input) Step {
 	s.Ordinal = ordinal
 	st.Member = ptr.To(int32(ordinal))
 	member := desired.MemberName(m.Spec.Group, ordinal)
-	if st.Phase == peapodv1alpha1.MigrationPending && replacement == nil {
-		return in.start(s, member)
+	if st.Phase == peapodv1alpha1.MigrationPending {
+		if replacement == nil {
+			return in.start(s, member)
+		}
+		in.adopt(&s, replacement)
 	}
 	return in.follow(s, member, replacement)
 }
@@ -148,6 +151,16 @@ func (in Input) start(s Step, member string) Step {
 	st.StartTime = ptr.To(metav1.NewTime(in.Now))
 	st.Message = fmt.Sprintf("starting %s for member %s, off node %s", st.ReplacementPod, member, st.SourceNode)
 	return s
+}
+
+// adopt takes up a replacement created by a manager that died before it could write the status.
+func (in Input) adopt(s *Step, replacement *corev1.Pod) {
+	st := &s.Status
+	st.Phase, st.ReplacementPod = peapodv1alpha1.MigrationRunning, replacement.Name
+	st.StartTime = ptr.To(replacement.CreationTimestamp)
+	if source := in.sourceOf(s.Ordinal); source != nil && source != replacement {
+		st.SourcePod, st.SourceNode = source.Name, source.Spec.NodeName
+	}
 }
 
 // follow watches the replacement until it is Ready, then retires the source.

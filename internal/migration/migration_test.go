@@ -114,6 +114,10 @@ func TestNext(t *testing.T) {
 			in:        Input{Migration: running(nil)},
 			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonReplacementFailed,
 		},
+		"a replacement created before the manager died is adopted, and the old Pod retired once it is Ready": {
+			in: Input{Migration: move(1, nil)}, extra: []*corev1.Pod{replacement(move(1, nil), "b").Ready(now).Obj()},
+			wantAction: RetireSource, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
+		},
 		"the old Pod went away first: the replacement takes over": {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Obj()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: peapodv1alpha1.ReasonSourceGone,

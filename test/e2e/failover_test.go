@@ -17,6 +17,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
 	pt "github.com/peapod-io/peapod/internal/testing"
@@ -159,7 +160,8 @@ func readyEndpointUIDs(ctx context.Context, g Gomega, tc *utils.TestCluster, ns,
 }
 
 // identityWatcher follows every member Pod through a watch for the whole spec: it records when each UID of each
-// member name appeared, and flags any moment two Pods of one name existed at once.
+// member identity (its ordinal, which carries its name, hostname and DNS name) appeared, and flags any moment two
+// live Pods of one identity existed at once.
 type identityWatcher struct {
 	mu        sync.Mutex
 	live      map[string]map[types.UID]bool
@@ -193,19 +195,25 @@ func watchIdentities(ctx context.Context, tc *utils.TestCluster, ns string) *ide
 func (w *identityWatcher) observe(t watch.EventType, pod *corev1.Pod) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.live[pod.Name] == nil {
-		w.live[pod.Name] = map[types.UID]bool{}
+	ordinal, ok := desired.OrdinalOf(pod.Labels)
+	if !ok {
+		w.problems = append(w.problems, fmt.Sprintf("Pod %s has no ordinal", pod.Name))
+		return
+	}
+	identity := desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal)
+	if w.live[identity] == nil {
+		w.live[identity] = map[types.UID]bool{}
 	}
 	if _, seen := w.firstSeen[pod.UID]; !seen {
 		w.firstSeen[pod.UID] = time.Now()
 	}
 	if t == watch.Deleted {
-		delete(w.live[pod.Name], pod.UID)
+		delete(w.live[identity], pod.UID)
 		return
 	}
-	w.live[pod.Name][pod.UID] = true
-	if len(w.live[pod.Name]) > 1 {
-		w.problems = append(w.problems, fmt.Sprintf("%s had %d Pods at once", pod.Name, len(w.live[pod.Name])))
+	w.live[identity][pod.UID] = true
+	if len(w.live[identity]) > 1 {
+		w.problems = append(w.problems, fmt.Sprintf("%s had %d Pods at once", identity, len(w.live[identity])))
 	}
 }
 

@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/plan"
+	pt "github.com/peapod-io/peapod/internal/testing"
+	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
+)
+
+// Members move make-before-break: on `kubectl drain`, on a PodMigration, and through a manager killed midway.
+// The manager runs as its own process, as it does in a cluster, so it can be SIGKILLed.
+var _ = Describe("migration", Ordered, func() {
+	const replicas = 3
+	var (
+		tc      *utils.TestCluster
+		c       client.Client
+		binary  string
+		manager *utils.ManagerProcess
+	)
+	startManager := func() {
+		var err error
+		log := filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))
+		manager, err = utils.StartManagerProcess(binary, tc.KubeconfigPath, log)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(manager.Kill)
+	}
+
+	BeforeAll(func(ctx context.Context) {
+		if fastCluster.Simulated == nil {
+			Skip("needs kwok nodes it can cordon and taint: " + utils.ExistingClusterEnv + " is set")
+		}
+		var err error
+		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 5, Timings: cluster.FastTimings,
+			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(tc.Stop)
+		Expect(tc.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
+		c = utils.NewClient(tc.Config)
+		binary, err = utils.BuildManager(ctx, filepath.Join("..", ".."))
+		Expect(err).NotTo(HaveOccurred())
+		startManager()
+	}, NodeTimeout(cluster.StartTimeout+3*time.Minute))
+
+	// newGroup creates a group of 3 members, one per node, and waits until they are Ready.
+	newGroup := func(ctx context.Context, prefix string) string {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, prefix)
+		group := pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadNode).
+			SharedVolume("scratch").ServicePort("http", 80).Obj()
+		Expect(c.Create(ctx, group)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(memberPods(ctx, g, tc, ns)).To(HaveLen(replicas))
+			for _, pod := range memberPods(ctx, g, tc, ns) {
+				g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
+			}
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		return ns
+	}
+	// spareNode is a node none of the namespace's members runs on.
+	spareNode := func(ctx context.Context, ns string, except ...string) string {
+		used := except
+		for _, pod := range memberPods(ctx, Default, tc, ns) {
+			used = append(used, pod.Spec.NodeName)
+		}
+		for _, node := range tc.Simulated.Nodes() {
+			if !slices.Contains(used, node) {
+				return node
+			}
+		}
+		Fail("no spare node")
+		return ""
+	}
+	kubectl := func(ctx context.Context, args ...string) string {
+		out, err := tc.Kubectl(ctx, args...).CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "kubectl %v: %s", args, out)
+		return string(out)
+	}
+	migrate := func(ctx context.Context, ns string, member int32, target string) *peapodv1alpha1.PodMigration {
+		m := &peapodv1alpha1.PodMigration{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "web-1-", Namespace: ns},
+			Spec:       peapodv1alpha1.PodMigrationSpec{Group: "web", Member: ptr.To(member)},
+		}
+		if target != "" {
+			m.Spec.Target = &peapodv1alpha1.MigrationTarget{NodeName: target}
+		}
+		Expect(c.Create(ctx, m)).To(Succeed())
+		return m
+	}
+	ended := func(ctx context.Context, m *peapodv1alpha1.PodMigration, phase peapodv1alpha1.MigrationPhase) {
+		Eventually(func(g Gomega) {
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+			g.Expect(m.Status.Phase).To(Equal(phase), m.Status.Message)
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	}
+
+	It("moves the members of a drained node make-before-break: the Ready count never drops", func(ctx context.Context) {
+		ns := newGroup(ctx, "drain-")
+		// The controller-manager's disruption controller has taken up the group's budget: evictions are refused.
+		Eventually(func(g Gomega) {
+			pdb, err := tc.Clientset.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "web", metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pdb.Status.ObservedGeneration).To(Equal(pdb.Generation))
+			g.Expect(pdb.Status.CurrentHealthy).To(BeNumerically("==", replicas))
+			g.Expect(pdb.Status.DisruptionsAllowed).To(BeZero())
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+		floor := watchReadyFloor(ctx, tc, ns, replicas)
+		old := memberPod(ctx, Default, tc, ns, 1)
+		node := old.Spec.NodeName
+		DeferCleanup(func(ctx context.Context) { kubectl(ctx, "uncordon", node) })
+
+		started := time.Now()
+		out := kubectl(ctx, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=90s")
+		took := time.Since(started)
+		GinkgoWriter.Printf("kubectl drain took %s:\n%s\n", took.Round(100*time.Millisecond), out)
+		AddReportEntry("kubectl drain of a node with a member (make-before-break)", took.Round(100*time.Millisecond).String())
+		Expect(out).To(ContainSubstring("drained"))
+
+		moved := memberPod(ctx, Default, tc, ns, 1)
+		Expect(moved.UID).NotTo(Equal(old.UID))
+		Expect(moved.Spec.NodeName).NotTo(Equal(node))
+		Expect(moved.Spec.Hostname).To(Equal("web-1"), "the member keeps its DNS name")
+		Expect(moved.Spec.Subdomain).To(Equal("web-members"))
+		Expect(floor.lowest()).To(BeNumerically(">=", replicas), "the Ready count dropped during the drain")
+
+		var migrations peapodv1alpha1.PodMigrationList
+		Expect(c.List(ctx, &migrations, client.InNamespace(ns))).To(Succeed())
+		Expect(migrations.Items).To(ContainElement(SatisfyAll(
+			HaveField("Status.Reason", peapodv1alpha1.MigrationDrain),
+			HaveField("Status.Phase", peapodv1alpha1.MigrationSucceeded),
+			HaveField("Status.SourceNode", node),
+			HaveField("Status.TargetNode", moved.Spec.NodeName))))
+		Eventually(func(g Gomega) {
+			g.Expect(groupOf(ctx, g, c, ns).Status.LastMigration).To(SatisfyAll(
+				Not(BeNil()), HaveField("Reason", peapodv1alpha1.MigrationDrain), HaveField("From", node)))
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+	})
+
+	It("moves a member to the node a PodMigration names, and says when each step happened", func(ctx context.Context) {
+		ns := newGroup(ctx, "move-")
+		old := memberPod(ctx, Default, tc, ns, 1)
+		target := spareNode(ctx, ns)
+		m := migrate(ctx, ns, 1, target)
+		ended(ctx, m, peapodv1alpha1.MigrationSucceeded)
+
+		moved := memberPod(ctx, Default, tc, ns, 1)
+		Expect(moved.Spec.NodeName).To(Equal(target))
+		Expect(moved.UID).NotTo(Equal(old.UID))
+		Expect(m.Status.SourceNode).To(Equal(old.Spec.NodeName))
+		Expect(m.Status.TargetNode).To(Equal(target))
+		Expect(m.Status.StartTime).NotTo(BeNil())
+		Expect(m.Status.ReplacementReadyTime).NotTo(BeNil())
+		Expect(m.Status.CompletionTime).NotTo(BeNil())
+		Expect(m.Status.Conditions).To(ContainElements(
+			HaveField("Type", peapodv1alpha1.MigrationReplacementReady), HaveField("Type", peapodv1alpha1.MigrationComplete)))
+		AddReportEntry("PodMigration: created -> replacement Ready -> old Pod retired",
+			m.Status.CompletionTime.Sub(m.CreationTimestamp.Time).String())
+	})
+
+	It("fails a migration to a node the member cannot go to, with the reason, and leaves the member running", func(ctx context.Context) {
+		ns := newGroup(ctx, "refuse-")
+		before := memberPod(ctx, Default, tc, ns, 1)
+
+		cordoned := spareNode(ctx, ns)
+		kubectl(ctx, "cordon", cordoned)
+		DeferCleanup(func(ctx context.Context) { kubectl(ctx, "uncordon", cordoned) })
+		m := migrate(ctx, ns, 1, cordoned)
+		ended(ctx, m, peapodv1alpha1.MigrationFailed)
+		Expect(m.Status.Message).To(ContainSubstring("cordoned"))
+		Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", peapodv1alpha1.ReasonTargetUnschedulable)))
+
+		// A node the scheduler refuses: the replacement is tried, found unschedulable, and removed.
+		tainted := spareNode(ctx, ns, cordoned)
+		kubectl(ctx, "taint", "node", tainted, "dedicated=other:NoSchedule")
+		DeferCleanup(func(ctx context.Context) { kubectl(ctx, "taint", "node", tainted, "dedicated-") })
+		m = migrate(ctx, ns, 1, tainted)
+		ended(ctx, m, peapodv1alpha1.MigrationFailed)
+		Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", peapodv1alpha1.ReasonUnschedulable)))
+		Expect(m.Status.Message).To(ContainSubstring("untolerated taint"))
+
+		Consistently(func(g Gomega) {
+			pods := memberPods(ctx, g, tc, ns)
+			g.Expect(pods).To(HaveLen(replicas), "the replacement is removed")
+			now := memberPod(ctx, g, tc, ns, 1)
+			g.Expect(now.UID).To(Equal(before.UID))
+			g.Expect(plan.Ready(now)).To(BeTrue())
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	It("converges when the manager is SIGKILLed in the middle of a migration", func(ctx context.Context) {
+		ns := newGroup(ctx, "killmid-")
+		old := memberPod(ctx, Default, tc, ns, 2)
+		m := migrate(ctx, ns, 2, spareNode(ctx, ns))
+		// The moment the replacement exists, the manager dies: before it can see it Ready and retire the old Pod.
+		Eventually(func(g Gomega) {
+			g.Expect(len(memberPods(ctx, g, tc, ns))).To(BeNumerically(">", replicas))
+		}).WithContext(ctx).WithTimeout(30 * time.Second).WithPolling(10 * time.Millisecond).Should(Succeed())
+		manager.Kill()
+		startManager()
+
+		ended(ctx, m, peapodv1alpha1.MigrationSucceeded)
+		Eventually(func(g Gomega) {
+			pods := memberPods(ctx, g, tc, ns)
+			g.Expect(pods).To(HaveLen(replicas), "one Pod per member")
+			ordinals := map[int]bool{}
+			for _, pod := range pods {
+				ordinal, _ := desired.OrdinalOf(pod.Labels)
+				ordinals[ordinal] = true
+				g.Expect(metav1.GetControllerOf(pod)).NotTo(BeNil(), "orphan Pod %s", pod.Name)
+				g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
+			}
+			g.Expect(ordinals).To(HaveLen(replicas))
+			g.Expect(memberPod(ctx, g, tc, ns, 2).UID).NotTo(Equal(old.UID))
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+})
+
+// memberPods lists the live (not terminating) Pods of the namespace's group.
+func memberPods(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string) []*corev1.Pod {
+	list, err := tc.Clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
+	g.Expect(err).NotTo(HaveOccurred())
+	var out []*corev1.Pod
+	for i := range list.Items {
+		if list.Items[i].DeletionTimestamp == nil {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out
+}
+
+// memberPod is the live Pod of one member; after a migration it has the member's identity under its own name.
+func memberPod(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string, ordinal int) *corev1.Pod {
+	var found []*corev1.Pod
+	for _, pod := range memberPods(ctx, g, tc, ns) {
+		if o, _ := desired.OrdinalOf(pod.Labels); o == ordinal {
+			found = append(found, pod)
+		}
+	}
+	g.Expect(found).To(HaveLen(1), "member %d", ordinal)
+	return found[0]
+}
+
+func groupOf(ctx context.Context, g Gomega, c client.Client, ns string) *peapodv1alpha1.PodGroup {
+	var group peapodv1alpha1.PodGroup
+	g.Expect(c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, &group)).To(Succeed())
+	return &group
+}
+
+// readyFloor follows the namespace's Pods through a watch and records the fewest Ready ones seen at once, from
+// the moment the watch has shown them all (its first events add the existing Pods one by one).
+type readyFloor struct {
+	mu    sync.Mutex
+	ready map[types.UID]bool
+	start int
+	armed bool
+	low   int
+}
+
+func watchReadyFloor(ctx context.Context, tc *utils.TestCluster, ns string, start int) *readyFloor {
+	f := &readyFloor{ready: map[types.UID]bool{}, start: start, low: start}
+	watcher, err := tc.Clientset.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
+	Expect(err).NotTo(HaveOccurred())
+	utils.RunUntilCleanup(func(ctx context.Context) {
+		defer watcher.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-watcher.ResultChan():
+				if !ok {
+					return
+				}
+				if pod, isPod := ev.Object.(*corev1.Pod); isPod {
+					f.observe(ev.Type, pod)
+				}
+			}
+		}
+	})
+	return f
+}
+
+func (f *readyFloor) observe(t watch.EventType, pod *corev1.Pod) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ready[pod.UID] = t != watch.Deleted && plan.Ready(pod)
+	count := 0
+	for _, ready := range f.ready {
+		if ready {
+			count++
+		}
+	}
+	f.armed = f.armed || count >= f.start
+	if f.armed {
+		f.low = min(f.low, count)
+	}
+}
+
+func (f *readyFloor) lowest() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.low
+}
