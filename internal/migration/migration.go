@@ -185,7 +185,7 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
 			fmt.Sprintf("replacement Pod %s stopped (%s %s)", replacement.Name, replacement.Status.Phase, replacement.Status.Reason))
 	}
-	if why, unschedulable := Unschedulable(replacement); unschedulable {
+	if why, unschedulable := plan.Unschedulable(replacement); unschedulable {
 		if hasTarget(in.Migration) {
 			return in.fail(s, replacement, peapodv1alpha1.ReasonUnschedulable,
 				fmt.Sprintf("member %s does not fit the target: %s", member, why))
@@ -277,16 +277,6 @@ func ReasonOf(m *peapodv1alpha1.PodMigration) peapodv1alpha1.MigrationReason {
 		return peapodv1alpha1.MigrationReason(r)
 	}
 	return peapodv1alpha1.MigrationRequested
-}
-
-// Unschedulable says the scheduler found no node for the Pod, and why.
-func Unschedulable(pod *corev1.Pod) (string, bool) {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return c.Message, true
-		}
-	}
-	return "", false
 }
 
 func targetNode(m *peapodv1alpha1.PodMigration) string {

@@ -39,3 +39,13 @@ func Available(pod *corev1.Pod, minReadySeconds int32, now time.Time) bool {
 	}
 	return minReadySeconds == 0 || !now.Before(since.Add(time.Duration(minReadySeconds)*time.Second))
 }
+
+// Unschedulable says the scheduler found no node for the Pod, and why.
+func Unschedulable(pod *corev1.Pod) (string, bool) {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return c.Message, true
+		}
+	}
+	return "", false
+}

@@ -4,6 +4,7 @@ package status
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -93,7 +94,11 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	if done {
 		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
 	}
-	degraded := cond{ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "", "AsExpected", ""}
+	waiting := waitingForCapacity(members, replicas)
+	degraded := cond{ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "" || waiting != "", "AsExpected", ""}
+	if waiting != "" {
+		degraded.reason, degraded.message = "WaitingForCapacity", waiting
+	}
 	if in.AwaitingFencing != "" {
 		degraded.reason, degraded.message = "AwaitingFencing", in.AwaitingFencing
 	}
@@ -113,6 +118,28 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	stalled := cond{ConditionStalled, in.Permanent, degraded.reason, degraded.message}
 	setOrRemove(&out.Conditions, stalled, g.Generation, in.Now)
 	return out
+}
+
+// waitingForCapacity says which members the scheduler finds no node for, and why (its message for the first).
+func waitingForCapacity(members map[int]*corev1.Pod, replicas int) string {
+	var names []string
+	var why string
+	for ordinal := range replicas {
+		pod := members[ordinal]
+		if pod == nil || pod.DeletionTimestamp != nil {
+			continue
+		}
+		if message, unschedulable := plan.Unschedulable(pod); unschedulable {
+			names = append(names, pod.Name)
+			if why == "" {
+				why = message
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("members %s wait for a node with room: %s", strings.Join(names, ", "), why)
 }
 
 func lastMigration(before, now *peapodv1alpha1.MigrationRecord) *peapodv1alpha1.MigrationRecord {

@@ -8,9 +8,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -129,4 +131,33 @@ func kstatus(t *testing.T, g *peapodv1alpha1.PodGroup) status.Status {
 		t.Fatal(err)
 	}
 	return res.Status
+}
+
+func TestComputeWaitingForCapacity(t *testing.T) {
+	pending := pt.MakeMemberPod("web", 1, "r1").Obj()
+	pending.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Reason: corev1.PodReasonUnschedulable, Message: "0/3 nodes are available: 3 Insufficient cpu."}}
+	got := Compute(Input{Group: pt.MakePodGroup("web", "default").Replicas(2).Obj(), UpdateRevision: "r1", MaxUnavailable: 1, Now: now,
+		Pods: []*corev1.Pod{pt.MakeMemberPod("web", 0, "r1").Ready(now).Obj(), pending}})
+	degraded := meta.FindStatusCondition(got.Conditions, ConditionDegraded)
+	if degraded == nil || degraded.Status != metav1.ConditionTrue || degraded.Reason != "WaitingForCapacity" ||
+		degraded.Message != "members web-1 wait for a node with room: 0/3 nodes are available: 3 Insufficient cpu." {
+		t.Errorf("Degraded = %+v", degraded)
+	}
+}
+
+func TestComputeCompletesTheFailoverRecord(t *testing.T) {
+	started := metav1.NewTime(now.Add(-20 * time.Second))
+	group := pt.MakePodGroup("web", "default").Replicas(2).Obj()
+	group.Status.LastMigration = &peapodv1alpha1.MigrationRecord{Member: 1, Reason: peapodv1alpha1.MigrationNodeFailed,
+		From: "dead", StartTime: started}
+	replacement := pt.MakeMemberPod("web", 1, "r1").Created(now.Add(-10 * time.Second)).Ready(now.Add(-5 * time.Second)).Obj()
+	replacement.Spec.NodeName = "alive"
+	got := Compute(Input{Group: group, UpdateRevision: "r1", MaxUnavailable: 1, Now: now,
+		Pods: []*corev1.Pod{pt.MakeMemberPod("web", 0, "r1").Ready(now).Obj(), replacement}})
+	want := &peapodv1alpha1.MigrationRecord{Member: 1, Reason: peapodv1alpha1.MigrationNodeFailed, From: "dead", To: "alive",
+		StartTime: started, ReadyTime: ptr.To(metav1.NewTime(now.Add(-5 * time.Second)))}
+	if diff := cmp.Diff(want, got.LastMigration); diff != "" {
+		t.Errorf("LastMigration mismatch (-want +got):\n%s", diff)
+	}
 }

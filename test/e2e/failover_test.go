@@ -96,6 +96,12 @@ var _ = Describe("node failure at default cluster timings", Ordered, func() {
 			g.Expect(count).To(BeNumerically(">=", 1))
 			g.Expect(sum / float64(count)).To(BeNumerically("<=", 30))
 		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+		// The group tells the story: kubectl describe and kubectl peapod status show the last failover.
+		Eventually(func(g Gomega) {
+			g.Expect(groupOf(ctx, g, utils.NewClient(tc.Config), ns).Status.LastMigration).To(SatisfyAll(Not(BeNil()),
+				HaveField("Member", int32(1)), HaveField("Reason", peapodv1alpha1.MigrationNodeFailed),
+				HaveField("From", old.Spec.NodeName), HaveField("ReadyTime", Not(BeNil()))))
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
 		GinkgoWriter.Printf("member %s replaced %s after its node went silent\n", old.Name, took.Round(100*time.Millisecond))
 	})
 
