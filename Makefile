@@ -86,8 +86,9 @@ test-e2e: controlplane ## The e2e suites against the simulated cluster (or PEAPO
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary.
+build: manifests generate fmt vet ## Build the manager binary and the kubectl plugin (bin/kubectl-peapod).
 	go build -o bin/manager .
+	go build -o bin/kubectl-peapod ./cmd/kubectl-peapod
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig.

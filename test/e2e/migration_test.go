@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -156,8 +157,10 @@ var _ = Describe("migration", Ordered, func() {
 		ns := newGroup(ctx, "move-")
 		old := memberPod(ctx, Default, tc, ns, 1)
 		target := spareNode(ctx, ns)
+		requested := time.Now()
 		m := migrate(ctx, ns, 1, target)
 		ended(ctx, m, peapodv1alpha1.MigrationSucceeded)
+		took := time.Since(requested)
 
 		moved := memberPod(ctx, Default, tc, ns, 1)
 		Expect(moved.Spec.NodeName).To(Equal(target))
@@ -169,8 +172,41 @@ var _ = Describe("migration", Ordered, func() {
 		Expect(m.Status.CompletionTime).NotTo(BeNil())
 		Expect(m.Status.Conditions).To(ContainElements(
 			HaveField("Type", peapodv1alpha1.MigrationReplacementReady), HaveField("Type", peapodv1alpha1.MigrationComplete)))
-		AddReportEntry("PodMigration: created -> replacement Ready -> old Pod retired",
-			m.Status.CompletionTime.Sub(m.CreationTimestamp.Time).String())
+		AddReportEntry("PodMigration: created -> replacement Ready -> old Pod retired (seen by the test)",
+			took.Round(100*time.Millisecond).String())
+	})
+
+	It("moves a member with `kubectl peapod migrate --wait`, and `kubectl peapod status` shows it", func(ctx context.Context) {
+		ns := newGroup(ctx, "plugin-")
+		plugin, err := utils.Build(ctx, filepath.Join("..", ".."), "./cmd/kubectl-peapod", "kubectl-peapod")
+		Expect(err).NotTo(HaveOccurred())
+		// Through kubectl itself, which finds the plugin on PATH; kubectl takes no flags before a plugin's name, so
+		// the cluster comes from $KUBECONFIG.
+		peapod := func(args ...string) (string, error) {
+			cmd := tc.Kubectl(ctx)
+			cmd.Args = append([]string{cmd.Args[0], "peapod", "-n", ns}, args...)
+			cmd.Env = append(cmd.Env, "PATH="+filepath.Dir(plugin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		target := spareNode(ctx, ns)
+		out, err := peapod("migrate", "web", "2", "--to", target, "--wait", "--timeout", "60s")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(MatchRegexp(`member web-2 moved from node \S+ to node %s`, target))
+		Expect(memberPod(ctx, Default, tc, ns, 2).Spec.NodeName).To(Equal(target))
+
+		Eventually(func(g Gomega) {
+			out, err := peapod("status", "web")
+			g.Expect(err).NotTo(HaveOccurred(), out)
+			g.Expect(out).To(ContainSubstring("3/3 ready"))
+			g.Expect(out).To(MatchRegexp(`web-2\s+web-2-m[0-9a-f]{5}\s+%s\s+true`, target))
+			g.Expect(out).To(ContainSubstring("last migration: member web-2 (Requested)"))
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+		GinkgoWriter.Println(out)
+
+		out, err = peapod("migrate", "web", "7")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("web-0 to web-2"))
 	})
 
 	It("fails a migration to a node the member cannot go to, with the reason, and leaves the member running", func(ctx context.Context) {
@@ -201,6 +237,29 @@ var _ = Describe("migration", Ordered, func() {
 			g.Expect(now.UID).To(Equal(before.UID))
 			g.Expect(plan.Ready(now)).To(BeTrue())
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	It("waits for room, and cancels the move when the PodMigration is deleted before the replacement is Ready", func(ctx context.Context) {
+		ns := newGroup(ctx, "cancel-")
+		before := memberPod(ctx, Default, tc, ns, 0)
+		for _, node := range tc.Simulated.Nodes() {
+			if node != before.Spec.NodeName {
+				kubectl(ctx, "taint", "node", node, "full=true:NoSchedule")
+				DeferCleanup(func(ctx context.Context) { kubectl(ctx, "taint", "node", node, "full-") })
+			}
+		}
+		m := migrate(ctx, ns, 0, "")
+		Eventually(func(g Gomega) {
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+			g.Expect(m.Status.Phase).To(Equal(peapodv1alpha1.MigrationRunning))
+			g.Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", peapodv1alpha1.ReasonWaitingForCapacity)))
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+
+		Expect(c.Delete(ctx, m)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(memberPods(ctx, g, tc, ns)).To(HaveLen(replicas), "the replacement is deleted")
+			g.Expect(memberPod(ctx, g, tc, ns, 0).UID).To(Equal(before.UID), "the member stays")
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 
 	It("converges when the manager is SIGKILLed in the middle of a migration", func(ctx context.Context) {

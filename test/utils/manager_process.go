@@ -10,28 +10,38 @@ import (
 	"syscall"
 )
 
-var (
-	buildOnce   sync.Once
-	managerPath string
-	errBuild    error
-)
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var builds sync.Map // package -> *build
 
 // BuildManager builds the manager binary (main.go at the repository root) once per test process.
 func BuildManager(ctx context.Context, repoRoot string) (string, error) {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "peapod-manager-")
+	return Build(ctx, repoRoot, ".", "manager")
+}
+
+// Build builds a command of the repository once per test process, into a directory of its own (named as given,
+// so a kubectl plugin is found on PATH by its name).
+func Build(ctx context.Context, repoRoot, pkg, name string) (string, error) {
+	v, _ := builds.LoadOrStore(pkg, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "peapod-"+name+"-")
 		if err != nil {
-			errBuild = err
+			b.err = err
 			return
 		}
-		managerPath = filepath.Join(dir, "manager")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", managerPath, ".")
+		b.path = filepath.Join(dir, name)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.path, pkg)
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
-			errBuild = fmt.Errorf("building the manager: %w: %s", err, out)
+			b.err = fmt.Errorf("building %s: %w: %s", pkg, err, out)
 		}
 	})
-	return managerPath, errBuild
+	return b.path, b.err
 }
 
 // ManagerProcess is the manager running as its own process, so a test can SIGKILL it like a crashed Pod.
