@@ -177,6 +177,12 @@ type identityWatcher struct {
 
 func watchIdentities(ctx context.Context, tc *utils.TestCluster, ns string) *identityWatcher {
 	w := &identityWatcher{live: map[string]map[types.UID]bool{}, firstSeen: map[types.UID]time.Time{}}
+	watchMembers(ctx, tc, ns, w.observe)
+	return w
+}
+
+// watchMembers feeds every change to the namespace's member Pods to observe, until the spec ends.
+func watchMembers(ctx context.Context, tc *utils.TestCluster, ns string, observe func(watch.EventType, *corev1.Pod)) {
 	watcher, err := tc.Clientset.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
 	Expect(err).NotTo(HaveOccurred())
 	utils.RunUntilCleanup(func(ctx context.Context) {
@@ -190,12 +196,11 @@ func watchIdentities(ctx context.Context, tc *utils.TestCluster, ns string) *ide
 					return
 				}
 				if pod, isPod := ev.Object.(*corev1.Pod); isPod {
-					w.observe(ev.Type, pod)
+					observe(ev.Type, pod)
 				}
 			}
 		}
 	})
-	return w
 }
 
 func (w *identityWatcher) observe(t watch.EventType, pod *corev1.Pod) {

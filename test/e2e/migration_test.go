@@ -333,24 +333,7 @@ type readyFloor struct {
 
 func watchReadyFloor(ctx context.Context, tc *utils.TestCluster, ns string, start int) *readyFloor {
 	f := &readyFloor{ready: map[types.UID]bool{}, start: start, low: start}
-	watcher, err := tc.Clientset.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
-	Expect(err).NotTo(HaveOccurred())
-	utils.RunUntilCleanup(func(ctx context.Context) {
-		defer watcher.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-watcher.ResultChan():
-				if !ok {
-					return
-				}
-				if pod, isPod := ev.Object.(*corev1.Pod); isPod {
-					f.observe(ev.Type, pod)
-				}
-			}
-		}
-	})
+	watchMembers(ctx, tc, ns, f.observe)
 	return f
 }
 
