@@ -120,5 +120,6 @@ $(KUSTOMIZE):
 ##@ Benchmarks
 
 .PHONY: bench
-bench: controlplane manifests ## Bring-up of PodGroups versus StatefulSets on the simulated cluster, side by side.
+bench: controlplane manifests ## Bring-up, then failover after node deaths: PodGroups versus the built-in controllers.
 	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/bringup $(BENCH_ARGS)
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/failover $(FAILOVER_BENCH_ARGS)

@@ -16,6 +16,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/migration"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
@@ -125,6 +126,7 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, step mig
 		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "%s (PodMigration %s, %s)",
 			st.Message, m.Name, st.Reason)
 	case peapodv1alpha1.MigrationSucceeded:
+		metrics.Replacements.WithLabelValues(string(st.Reason), "succeeded").Inc()
 		w.r.Recorder.Eventf(m, w.group, corev1.EventTypeNormal, "Migrated", "Migrate", "%s", st.Message)
 		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeNormal, "Migrated", "Migrate", "%s (PodMigration %s, %s)",
 			st.Message, m.Name, st.Reason)
@@ -135,6 +137,7 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, step mig
 			}
 		}
 	case peapodv1alpha1.MigrationFailed:
+		metrics.Replacements.WithLabelValues(string(st.Reason), "failed").Inc()
 		reason := peapodv1alpha1.ReasonReplacementFailed
 		if c := findCondition(st.Conditions, peapodv1alpha1.MigrationFailedCondition); c != nil {
 			reason = c.Reason

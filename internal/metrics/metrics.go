@@ -19,7 +19,8 @@ var (
 		Buckets: []float64{1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300},
 	}, []string{"fencing"})
 
-	// Replacements counts members moved off their node, by reason (NodeFailed, ...) and result.
+	// Replacements counts members moved off their node, by reason (NodeFailed, Drain, Requested) and result
+	// (replaced for a failover; succeeded or failed for a migration).
 	Replacements = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "peapod_migrations_total",
 		Help: "Members moved off their node, by reason and result.",
