@@ -195,8 +195,9 @@ var _ = Describe("migration", Ordered, func() {
 		Expect(out).To(MatchRegexp(`member web-2 moved from node \S+ to node %s`, target))
 		Expect(memberPod(ctx, Default, tc, ns, 2).Spec.NodeName).To(Equal(target))
 
+		GinkgoWriter.Println(out)
 		Eventually(func(g Gomega) {
-			out, err := peapod("status", "web")
+			out, err = peapod("status", "web")
 			g.Expect(err).NotTo(HaveOccurred(), out)
 			g.Expect(out).To(ContainSubstring("3/3 ready"))
 			g.Expect(out).To(MatchRegexp(`web-2\s+web-2-m[0-9a-f]{5}\s+%s\s+true`, target))
