@@ -31,8 +31,12 @@ const migrationGroupIndex = "spec.group"
 // runMigrations takes every PodMigration of the group one step. It returns the Pods that hold the members'
 // identities for the rest of the reconcile (the replacements of migrations in flight set aside), and whether it
 // wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
-func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration) (
-	members []*corev1.Pod, wrote bool, err error) {
+func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration,
+	nodes map[string]nodehealth.Verdict) (members []*corev1.Pod, wrote bool, err error) {
+	failed := map[string]bool{}
+	for name, v := range nodes {
+		failed[name] = v.Replace || v.AwaitFencing
+	}
 	claims := claimMembers(migrations, w.pods)
 	running := 0
 	for _, m := range migrations {
@@ -47,7 +51,7 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 			continue
 		}
 		step := migration.Next(migration.Input{
-			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m),
+			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m), FailedNodes: failed,
 			MovedBy: claims.movedBy(m, w.pods), Running: running, MaxRunning: maxMigrations(w.group), Now: w.now,
 		})
 		acted, err := w.act(ctx, m, step)

@@ -170,7 +170,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, err
 	}
 	var errs []error
-	members, migrated, err := w.runMigrations(ctx, migrations)
+	members, migrated, err := w.runMigrations(ctx, migrations, nodes)
 	if err != nil {
 		errs = append(errs, err)
 	}

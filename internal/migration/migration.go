@@ -49,6 +49,8 @@ type Input struct {
 	Target Target
 	// MovedBy names another, older active migration of the same member, if any.
 	MovedBy string
+	// FailedNodes are the nodes judged failed: a replacement there will never be Ready.
+	FailedNodes map[string]bool
 	// Running is how many of the group's migrations are running; MaxRunning caps them (0: no cap).
 	Running    int
 	MaxRunning int
@@ -180,6 +182,10 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		// Nothing to hand over from: the replacement is the member now, Ready or not.
 		return in.finish(s, peapodv1alpha1.MigrationSucceeded, peapodv1alpha1.ReasonSourceGone,
 			fmt.Sprintf("Pod %s went away first; %s took over member %s", st.SourcePod, replacement.Name, member))
+	}
+	if in.FailedNodes[replacement.Spec.NodeName] {
+		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
+			fmt.Sprintf("the node of replacement Pod %s, %s, failed", replacement.Name, replacement.Spec.NodeName))
 	}
 	if plan.Finished(replacement) {
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,

@@ -110,6 +110,11 @@ func TestNext(t *testing.T) {
 			wantAction: RemoveReplacement, wantPod: ReplacementName("g-1", running(nil)),
 			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonUnschedulable,
 		},
+		"the replacement's node failed: fails, the replacement is removed": {
+			in:         Input{Migration: running(nil), FailedNodes: map[string]bool{"b": true}},
+			extra:      []*corev1.Pod{replacement(running(nil), "b").Obj()},
+			wantAction: RemoveReplacement, wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonReplacementFailed,
+		},
 		"the replacement was deleted: fails, the member stays": {
 			in:        Input{Migration: running(nil)},
 			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonReplacementFailed,
