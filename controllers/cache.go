@@ -41,8 +41,8 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, phase, IP, and Ready and
-// PodScheduled conditions. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs
+// slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, tolerations, phase, IP,
+// and Ready and PodScheduled conditions. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs
 // it: the full Pod is several kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
@@ -54,7 +54,7 @@ func slimPod(obj any) (any, error) {
 	})
 	return &corev1.Pod{
 		ObjectMeta: slimMeta(pod),
-		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName, Tolerations: pod.Spec.Tolerations},
 		Status: corev1.PodStatus{
 			Phase:      pod.Status.Phase,
 			Conditions: conditions,

@@ -51,6 +51,8 @@ type PodGroupReconciler struct {
 	MaxConcurrentMigrations int
 	// Failovers times node-failure replacements for the peapod_failover_duration_seconds metric.
 	Failovers *metrics.Failovers
+
+	evictions evictionNotices
 }
 
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch

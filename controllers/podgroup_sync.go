@@ -186,8 +186,10 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Pods:            w.pods,
 		Nodes:           nodes,
 		MaxMigrations:   maxMigrations(g),
+		EvictionNoticed: w.r.evictions.of(w.pods),
 		Now:             w.now,
 	})
+	w.r.evictions.notice(p.AwaitingEviction, w.now)
 	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()

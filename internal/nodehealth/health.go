@@ -8,6 +8,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
 )
 
 // Verdict is what to do about the members on one node.
@@ -27,6 +28,9 @@ type Verdict struct {
 	RequeueAfter time.Duration
 	// Draining says the node is healthy but being emptied: cordoned, or marked for removal by an autoscaler.
 	Draining bool
+	// NoExecute are the node's NoExecute taints: Kubernetes' taint eviction deletes, by name, the Pods that do
+	// not tolerate them.
+	NoExecute []corev1.Taint
 }
 
 // drainTaints mark a node an autoscaler is about to remove; like a cordon, they say its Pods must leave.
@@ -42,7 +46,7 @@ func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, 
 	}
 	since, reason, ok := failingSince(node, lease, now)
 	if fenced(node) {
-		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: since}
+		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: since, NoExecute: noExecute(node)}
 	}
 	if !ok {
 		return Verdict{Draining: draining(node)}
@@ -54,7 +58,41 @@ func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, 
 	if fencingRequired {
 		return Verdict{AwaitFencing: true, Unhealthy: true, Reason: reason, Since: since}
 	}
-	return Verdict{Replace: true, Unhealthy: true, Reason: reason, Since: since}
+	return Verdict{Replace: true, Unhealthy: true, Reason: reason, Since: since, NoExecute: noExecute(node)}
+}
+
+// EvictionPending says Kubernetes' taint eviction is about to delete the Pod: the node has a NoExecute taint the
+// Pod does not tolerate at all, added less than grace ago (a taint without a time, as `kubectl taint` adds them,
+// counts as new: the caller bounds the wait). Replacing the member before that delete lands would have it delete
+// the replacement: it deletes by name, not by UID.
+func (v Verdict) EvictionPending(pod *corev1.Pod, grace time.Duration, now time.Time) bool {
+	for i := range v.NoExecute {
+		taint := &v.NoExecute[i]
+		if taint.TimeAdded != nil && now.Sub(taint.TimeAdded.Time) >= grace {
+			continue
+		}
+		tolerated := false
+		for j := range pod.Spec.Tolerations {
+			if pod.Spec.Tolerations[j].ToleratesTaint(klog.Background(), taint, false) {
+				tolerated = true
+				break
+			}
+		}
+		if !tolerated {
+			return true
+		}
+	}
+	return false
+}
+
+func noExecute(node *corev1.Node) []corev1.Taint {
+	var out []corev1.Taint
+	for _, t := range node.Spec.Taints {
+		if t.Effect == corev1.TaintEffectNoExecute {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // failingSince is the earliest moment from which a failure signal has held: the last Lease renewal (or, with no

@@ -68,12 +68,14 @@ func TestJudge(t *testing.T) {
 		"unreachable taint for 25 s": {
 			node:  node(corev1.ConditionTrue, time.Hour, taint(corev1.TaintNodeUnreachable, 25*time.Second)),
 			lease: lease(time.Second),
-			want:  Verdict{Replace: true, Unhealthy: true, Reason: "Unreachable", Since: now.Add(-25 * time.Second)},
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "Unreachable", Since: now.Add(-25 * time.Second),
+				NoExecute: []corev1.Taint{taint(corev1.TaintNodeUnreachable, 25*time.Second)}},
 		},
 		"out-of-service taint: replace at once, even with fencing required": {
 			node:  node(corev1.ConditionUnknown, time.Second, taint(OutOfServiceTaint, 0)),
 			lease: lease(2 * time.Second), fencing: true,
-			want: Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: now.Add(-time.Second)},
+			want: Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: now.Add(-time.Second),
+				NoExecute: []corev1.Taint{taint(OutOfServiceTaint, 0)}},
 		},
 		"Node deleted: replace at once": {
 			node: nil, fencing: true, want: Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted"},
@@ -96,6 +98,38 @@ func TestJudge(t *testing.T) {
 			got := Judge(tc.node, tc.lease, after, tc.fencing, now)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Judge() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEvictionPending(t *testing.T) {
+	const grace = 5 * time.Second
+	outOfService := Verdict{Replace: true, NoExecute: []corev1.Taint{taint(OutOfServiceTaint, time.Second)}}
+	tolerating := &corev1.Pod{Spec: corev1.PodSpec{Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}}}
+	cases := map[string]struct {
+		verdict Verdict
+		pod     *corev1.Pod
+		want    bool
+	}{
+		"a fresh out-of-service taint the Pod does not tolerate: taint eviction deletes it now": {
+			verdict: outOfService, pod: &corev1.Pod{}, want: true,
+		},
+		"a Pod that tolerates every taint is never evicted": {verdict: outOfService, pod: tolerating},
+		"a taint older than the grace: taint eviction is not coming": {
+			verdict: Verdict{NoExecute: []corev1.Taint{taint(OutOfServiceTaint, time.Minute)}}, pod: &corev1.Pod{},
+		},
+		"the unreachable taint, tolerated for 300 s as every Pod is by default": {
+			verdict: Verdict{NoExecute: []corev1.Taint{taint(corev1.TaintNodeUnreachable, time.Second)}},
+			pod: &corev1.Pod{Spec: corev1.PodSpec{Tolerations: []corev1.Toleration{{Key: corev1.TaintNodeUnreachable,
+				Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: ptr.To[int64](300)}}}},
+		},
+		"no NoExecute taint": {verdict: Verdict{Replace: true}, pod: &corev1.Pod{}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.verdict.EvictionPending(tc.pod, grace, now); got != tc.want {
+				t.Errorf("EvictionPending() = %v, want %v", got, tc.want)
 			}
 		})
 	}

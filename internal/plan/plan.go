@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -30,8 +31,15 @@ type Input struct {
 	Nodes map[string]nodehealth.Verdict
 	// MaxMigrations caps the members of this group being moved off failed nodes at once; 0 means no cap.
 	MaxMigrations int
-	Now           time.Time
+	// EvictionNoticed is when the controller first saw each member it leaves to Kubernetes' taint eviction (see
+	// Plan.AwaitingEviction): a taint a user added has no time of its own.
+	EvictionNoticed map[types.UID]time.Time
+	Now             time.Time
 }
+
+// evictionGrace is how long a member on a node with a NoExecute taint it does not tolerate is left to Kubernetes'
+// taint eviction, which deletes it within milliseconds when it runs, before peapod replaces it anyway.
+const evictionGrace = 5 * time.Second
 
 // DeleteReason says why a Pod is deleted.
 type DeleteReason string
@@ -72,6 +80,9 @@ type Plan struct {
 	Delete []Deletion
 	// AwaitingFencing lists the members on failed nodes that wait for the node to be fenced.
 	AwaitingFencing []*corev1.Pod
+	// AwaitingEviction lists the members on failed nodes left for a moment to Kubernetes' taint eviction, which
+	// deletes by name: replaced first, the replacement is what it would delete.
+	AwaitingEviction []*corev1.Pod
 	// RequeueAfter is when something changes without any event (a member reaching minReadySeconds, a node's
 	// failure lasting long enough).
 	RequeueAfter time.Duration
@@ -102,6 +113,13 @@ func Make(in Input) Plan {
 	for ordinal, pod := range byOrdinal {
 		verdict := in.Nodes[pod.Spec.NodeName]
 		if pod.Spec.NodeName != "" && verdict.Replace {
+			noticed, seen := in.EvictionNoticed[pod.UID]
+			if pod.DeletionTimestamp == nil && verdict.EvictionPending(pod, evictionGrace, in.Now) &&
+				(!seen || in.Now.Before(noticed.Add(evictionGrace))) {
+				// Let Kubernetes' taint eviction delete it first; its delete wakes us up.
+				p.AwaitingEviction = append(p.AwaitingEviction, pod)
+				continue
+			}
 			// Also a Pod already terminating: on a dead node it never finishes by itself.
 			if ordinal < in.Replicas {
 				failed = append(failed, pod)
@@ -131,10 +149,16 @@ func Make(in Input) Plan {
 	}
 	p.Delete = append(p.Delete, in.rollingUpdate(byOrdinal, p.Delete)...)
 	p.RequeueAfter = in.nextAvailabilityChange(byOrdinal)
-	for _, v := range in.Nodes {
-		if v.RequeueAfter > 0 && (p.RequeueAfter == 0 || v.RequeueAfter < p.RequeueAfter) {
-			p.RequeueAfter = v.RequeueAfter
+	soonest := func(d time.Duration) {
+		if d > 0 && (p.RequeueAfter == 0 || d < p.RequeueAfter) {
+			p.RequeueAfter = d
 		}
+	}
+	for _, v := range in.Nodes {
+		soonest(v.RequeueAfter)
+	}
+	if len(p.AwaitingEviction) > 0 {
+		soonest(evictionGrace)
 	}
 	slices.SortFunc(p.AwaitingFencing, compareOrdinalsDesc)
 	slices.SortFunc(p.Delete, func(a, b Deletion) int { return compareOrdinalsDesc(a.Pod, b.Pod) })

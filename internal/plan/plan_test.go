@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -50,6 +52,7 @@ func ready(ordinal int) *corev1.Pod {
 }
 
 func TestMake(t *testing.T) {
+	addedNow := metav1.NewTime(now)
 	cases := map[string]struct {
 		in   Input
 		want summary
@@ -95,6 +98,21 @@ func TestMake(t *testing.T) {
 				pt.MakeMemberPod("g", 0, "a").Name("g-0-x1").Created(now).Ready(now).Obj(),
 			}},
 			want: summary{},
+		},
+		"a member Kubernetes' taint eviction is about to delete is left to it, then replaced": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Now: now,
+				Pods: []*corev1.Pod{on("fenced", ready(0))},
+				Nodes: map[string]nodehealth.Verdict{"fenced": {Replace: true, NoExecute: []corev1.Taint{{
+					Key: nodehealth.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute, TimeAdded: &addedNow}}}}},
+			want: summary{RequeueAfter: 5 * time.Second},
+		},
+		"a member left to taint eviction for longer than the grace is replaced anyway": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Now: now,
+				Pods: []*corev1.Pod{on("fenced", ready(0))},
+				Nodes: map[string]nodehealth.Verdict{"fenced": {Replace: true, NoExecute: []corev1.Taint{{
+					Key: nodehealth.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute}}}},
+				EvictionNoticed: map[types.UID]time.Time{ready(0).UID: now.Add(-6 * time.Second)}},
+			want: summary{Delete: []string{"g-0:NodeFailed!"}},
 		},
 		"a terminating pod that lost its identity is force-deleted when its node failed": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/peapod-io/peapod/internal/nodehealth"
+	"github.com/peapod-io/peapod/test/cluster"
+)
+
+// killNodes kills o.kills nodes, one every o.interval; every second kill is fenced o.fenceAfter after it.
+func killNodes(ctx context.Context, c *cluster.Cluster, pods *podTracker, o options, logf func(string, ...any)) error {
+	first := time.Now()
+	for i := range o.kills {
+		if err := sleepUntil(ctx, first.Add(time.Duration(i)*o.interval)); err != nil {
+			return err
+		}
+		victim, err := pickVictim(ctx, c, pods)
+		if err != nil {
+			return err
+		}
+		if err := c.FailNode(ctx, victim); err != nil {
+			return err
+		}
+		k := &kill{number: i + 1, node: victim, fenced: i%2 == 1, diedAt: time.Now()}
+		logf("kill %d: %s silent, %d pods on it", k.number, victim, pods.killed(k))
+		if !k.fenced {
+			continue
+		}
+		if err := sleepUntil(ctx, k.diedAt.Add(o.fenceAfter)); err != nil {
+			return err
+		}
+		if err := fence(ctx, c.Clientset, victim); err != nil {
+			return fmt.Errorf("fencing %s: %w", victim, err)
+		}
+		k.fencedAt = time.Now()
+		logf("kill %d: %s tainted out-of-service", k.number, victim)
+	}
+	return nil
+}
+
+// pickVictim chooses the live node with the most Ready pods of the workloads, so that a kill measures as many of
+// them as it can, from the zone with the fewest dead nodes: the controller-manager stops evicting pods from a
+// zone once 55% of its nodes are NotReady (--unhealthy-zone-threshold), which would stall the Deployment for a
+// reason other than one dead node.
+func pickVictim(ctx context.Context, c *cluster.Cluster, pods *podTracker) (string, error) {
+	list, err := c.Clientset.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	deadInZone := map[string]int{}
+	for _, n := range list.Items {
+		if pods.isDead(n.Name) {
+			deadInZone[n.Labels[corev1.LabelTopologyZone]]++
+		}
+	}
+	podsOn := pods.readyPodsPerNode()
+	candidates := slices.DeleteFunc(list.Items, func(n corev1.Node) bool { return podsOn[n.Name] == 0 })
+	if len(candidates) == 0 {
+		return "", fmt.Errorf("no live node holds a Ready pod of the workloads")
+	}
+	victim := slices.MinFunc(candidates, func(a, b corev1.Node) int {
+		return cmp.Or(
+			cmp.Compare(deadInZone[a.Labels[corev1.LabelTopologyZone]], deadInZone[b.Labels[corev1.LabelTopologyZone]]),
+			cmp.Compare(podsOn[b.Name], podsOn[a.Name]),
+			cmp.Compare(a.Name, b.Name))
+	})
+	return victim.Name, nil
+}
+
+// fence puts the out-of-service taint on a node, as an administrator or a fencing agent does once it knows the
+// machine is off. It goes through the API, not kubectl, so the moment it returns is the moment it took effect.
+func fence(ctx context.Context, cs kubernetes.Interface, name string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{
+			Key: nodehealth.OutOfServiceTaint, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute,
+		})
+		_, err = cs.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+func sleepUntil(ctx context.Context, at time.Time) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(at)):
+		return nil
+	}
+}
