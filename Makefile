@@ -13,7 +13,6 @@ TOOLS_DIR := $(CACHE_DIR)/tools
 
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)/controller-gen
 GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
-KUSTOMIZE := $(TOOLS_DIR)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 
 # The e2e suites start clusters of their own; the timeouts are backstops, not schedules. Ginkgo's comes first so
 # that an overrun still runs every cleanup (go test's own panics without it).
@@ -90,6 +89,12 @@ build: manifests generate fmt vet ## Build the manager binary and the kubectl pl
 	go build -o bin/manager .
 	go build -o bin/kubectl-peapod ./cmd/kubectl-peapod
 
+.PHONY: build-installer
+build-installer: manifests controlplane ## Render config/default into dist/install.yaml (kustomize as built into kubectl).
+	mkdir -p dist
+	"$(CONTROLPLANE_DIR)/kubectl" kustomize config/default > dist/install.yaml
+	@echo "dist/install.yaml: kubectl apply --server-side -f dist/install.yaml"
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
 	go run . --health-probe-bind-address=127.0.0.1:8081
@@ -113,9 +118,6 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	hack/install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
-
-$(KUSTOMIZE):
-	hack/install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
 ##@ Benchmarks
 

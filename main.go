@@ -22,6 +22,7 @@ func main() {
 		probeAddr            string
 		secureMetrics        bool
 		enableLeaderElection bool
+		leaderElectionNS     string
 		qps                  float64
 		burst                int
 		concurrency          int
@@ -32,6 +33,8 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS behind Kubernetes authn/authz.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Elect a leader so only one manager acts at a time.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease; "+
+		"default: the manager's own namespace when it runs in a Pod.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.IntVar(&concurrency, "podgroup-concurrency", 4, "PodGroups reconciled at once.")
@@ -63,6 +66,7 @@ func main() {
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                enableLeaderElection,
 		LeaderElectionID:              "manager.peapod.io",
+		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {

@@ -50,14 +50,16 @@ type ManagerProcess struct {
 	done chan struct{}
 }
 
-// StartManagerProcess runs the manager against a kubeconfig; it is killed with the test process if that dies.
-func StartManagerProcess(binary, kubeconfig, logPath string) (*ManagerProcess, error) {
+// StartManagerProcess runs the manager against a kubeconfig, with extra flags if given; it is killed with the
+// test process if that dies.
+func StartManagerProcess(binary, kubeconfig, logPath string, extraArgs ...string) (*ManagerProcess, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "--kubeconfig", kubeconfig, "--health-probe-bind-address=127.0.0.1:0",
-		"--metrics-bind-address=0", "--zap-devel")
+	args := append([]string{"--kubeconfig", kubeconfig, "--health-probe-bind-address=127.0.0.1:0",
+		"--metrics-bind-address=0", "--zap-devel"}, extraArgs...)
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -67,6 +69,12 @@ func StartManagerProcess(binary, kubeconfig, logPath string) (*ManagerProcess, e
 	m := &ManagerProcess{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
 	return m, nil
+}
+
+// Stop sends SIGTERM, as the kubelet does to a Pod, and waits for the process to exit.
+func (m *ManagerProcess) Stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	<-m.done
 }
 
 // Kill sends SIGKILL, as a node or the kernel would, and waits for the process to be gone.

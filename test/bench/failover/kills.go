@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -16,11 +17,17 @@ import (
 	"github.com/peapod-io/peapod/test/cluster"
 )
 
-// killNodes kills o.kills nodes, one every o.interval; every second kill is fenced o.fenceAfter after it.
+// leaseRenewal is how often a kubelet (here kwok) renews its node Lease by default.
+const leaseRenewal = 10 * time.Second
+
+// killNodes kills o.kills nodes, one every o.interval plus a random part of a Lease renewal period (a kill that
+// always came at the same moment after the node's last renewal would measure one point of the range, not the
+// range); every second kill is fenced o.fenceAfter after it.
 func killNodes(ctx context.Context, c *cluster.Cluster, pods *podTracker, o options, logf func(string, ...any)) error {
 	first := time.Now()
 	for i := range o.kills {
-		if err := sleepUntil(ctx, first.Add(time.Duration(i)*o.interval)); err != nil {
+		jitter := time.Duration(rand.Int64N(int64(leaseRenewal)))
+		if err := sleepUntil(ctx, first.Add(time.Duration(i)*o.interval+jitter)); err != nil {
 			return err
 		}
 		victim, err := pickVictim(ctx, c, pods)

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/plan"
+	pt "github.com/peapod-io/peapod/internal/testing"
+	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
+)
+
+// What a cluster operator does: `make build-installer`, `kubectl apply --server-side -f dist/install.yaml`, and
+// the manager runs with the installed ServiceAccount's rights, not as admin. Everything peapod does must work
+// with exactly those rights, and nothing more may be possible with them.
+var _ = Describe("installed from dist/install.yaml and run as its own ServiceAccount", Ordered, func() {
+	const (
+		namespace      = "peapod-system"
+		serviceAccount = "peapod-controller-manager"
+		leaseName      = "manager.peapod.io"
+	)
+	var (
+		tc         *utils.TestCluster
+		sa         *kubernetes.Clientset
+		kubeconfig string
+		binary     string
+		leader     *utils.ManagerProcess
+	)
+	runManager := func(name string) *utils.ManagerProcess {
+		m, err := utils.StartManagerProcess(binary, kubeconfig, filepath.Join(tc.Simulated.Dir, name+".log"),
+			"--leader-elect", "--leader-election-namespace="+namespace)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(m.Kill)
+		return m
+	}
+	leaseHolder := func(ctx context.Context, g Gomega) string {
+		var lease coordinationv1.Lease
+		g.Expect(utils.NewClient(tc.Config).Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, &lease)).To(Succeed())
+		return ptr.Deref(lease.Spec.HolderIdentity, "")
+	}
+	groupRuns := func(ctx context.Context, ns string) {
+		Eventually(func(g Gomega) {
+			pods := memberPods(ctx, g, tc, ns)
+			g.Expect(pods).To(HaveLen(2))
+			for _, pod := range pods {
+				g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
+			}
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+	}
+
+	BeforeAll(func(ctx context.Context) {
+		if fastCluster.Simulated == nil {
+			Skip("installs into a cluster of its own: " + utils.ExistingClusterEnv + " is set")
+		}
+		build := exec.CommandContext(ctx, "make", "-s", "build-installer")
+		build.Dir = filepath.Join("..", "..")
+		out, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.FastTimings,
+			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(tc.Stop)
+		Expect(tc.Install(ctx, "../../dist/install.yaml")).To(Succeed())
+
+		var restCfg *rest.Config
+		kubeconfig, restCfg, err = tc.ServiceAccountKubeconfig(ctx, namespace, serviceAccount, tc.Simulated.Dir)
+		Expect(err).NotTo(HaveOccurred())
+		sa, err = kubernetes.NewForConfig(restCfg)
+		Expect(err).NotTo(HaveOccurred())
+		binary, err = utils.BuildManager(ctx, filepath.Join("..", ".."))
+		Expect(err).NotTo(HaveOccurred())
+		leader = runManager("manager-a")
+	}, NodeTimeout(cluster.StartTimeout+3*time.Minute))
+
+	It("may not read Secrets, nor do what its RBAC markers do not grant", func(ctx context.Context) {
+		can := func(verb, group, resource, ns string) bool {
+			review, err := sa.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Verb: verb, Group: group, Resource: resource, Namespace: ns}},
+			}, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			return review.Status.Allowed
+		}
+		_, err := sa.CoreV1().Secrets("default").List(ctx, metav1.ListOptions{})
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "listing Secrets: %v", err)
+		_, err = sa.CoreV1().Secrets(namespace).Get(ctx, "anything", metav1.GetOptions{})
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "reading a Secret in its own namespace: %v", err)
+
+		for _, denied := range [][4]string{
+			{"get", "", "secrets", ""}, {"update", "", "nodes", ""}, {"delete", "", "nodes", ""}, {"patch", "", "nodes", ""},
+			{"update", "", "pods", "default"}, {"create", "apps", "deployments", "default"}, {"create", "", "pods/exec", "default"},
+			{"create", "", "pods/eviction", "default"}, {"update", "coordination.k8s.io", "leases", "kube-node-lease"},
+			{"create", "rbac.authorization.k8s.io", "clusterrolebindings", ""}, {"update", "apiextensions.k8s.io", "customresourcedefinitions", ""},
+			{"update", "peapod.io", "podgroups", "default"}, {"create", "", "serviceaccounts/token", namespace},
+		} {
+			Expect(can(denied[0], denied[1], denied[2], denied[3])).To(BeFalse(), "may %v", denied)
+		}
+		// What it needs, as a check that the reviews above can say yes.
+		for _, allowed := range [][4]string{
+			{"create", "", "pods", "default"}, {"delete", "", "pods", "default"}, {"list", "", "nodes", ""},
+			{"create", "policy", "poddisruptionbudgets", "default"}, {"patch", "peapod.io", "podmigrations/status", "default"},
+		} {
+			Expect(can(allowed[0], allowed[1], allowed[2], allowed[3])).To(BeTrue(), "may not %v", allowed)
+		}
+	})
+
+	It("runs a PodGroup, only in its own namespace, and replaces a member of a failed node", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "leastpriv-")
+		group := pt.MakePodGroup("web", ns).Replicas(2).Spread(peapodv1alpha1.SpreadNode).ServicePort("http", 80).Obj()
+		group.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{
+			After: &metav1.Duration{Duration: 5 * time.Second}}}
+		Expect(utils.NewClient(tc.Config).Create(ctx, group)).To(Succeed())
+		groupRuns(ctx, ns)
+
+		all, err := tc.Clientset.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
+		Expect(err).NotTo(HaveOccurred())
+		for _, pod := range all.Items {
+			Expect(pod.Namespace).To(Equal(ns), "Pod %s/%s", pod.Namespace, pod.Name)
+		}
+
+		old := memberPod(ctx, Default, tc, ns, 1)
+		Expect(tc.Simulated.FailNode(ctx, old.Spec.NodeName)).To(Succeed())
+		DeferCleanup(tc.Simulated.RecoverNode, old.Spec.NodeName)
+		Eventually(func(g Gomega) {
+			now := memberPod(ctx, g, tc, ns, 1)
+			g.Expect(now.UID).NotTo(Equal(old.UID))
+			g.Expect(now.Spec.NodeName).NotTo(Equal(old.Spec.NodeName))
+			g.Expect(plan.Ready(now)).To(BeTrue())
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+	})
+
+	It("migrates a member on request with those rights", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "leastpriv-move-")
+		Expect(utils.NewClient(tc.Config).Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Spread(peapodv1alpha1.SpreadNode).Obj())).To(Succeed())
+		groupRuns(ctx, ns)
+		m := &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "move", Namespace: ns},
+			Spec: peapodv1alpha1.PodMigrationSpec{Group: "web", Member: ptr.To[int32](0)}}
+		Expect(utils.NewClient(tc.Config).Create(ctx, m)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(utils.NewClient(tc.Config).Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
+			g.Expect(m.Status.Phase).To(Equal(peapodv1alpha1.MigrationSucceeded), m.Status.Message)
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	It("keeps a second manager standing by until the leader releases its Lease, then hands over", func(ctx context.Context) {
+		var first string
+		Eventually(func(g Gomega) { first = leaseHolder(ctx, g); g.Expect(first).NotTo(BeEmpty()) }).
+			WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+		runManager("manager-b")
+		Consistently(func(g Gomega) { g.Expect(leaseHolder(ctx, g)).To(Equal(first)) }).
+			WithContext(ctx).WithTimeout(5*time.Second).Should(Succeed(), "the standby took the Lease from a live leader")
+
+		stopped := time.Now()
+		leader.Stop() // SIGTERM: the leader releases its Lease on the way out
+		var second string
+		Eventually(func(g Gomega) {
+			second = leaseHolder(ctx, g)
+			g.Expect(second).NotTo(BeEmpty())
+			g.Expect(second).NotTo(Equal(first))
+		}).WithContext(ctx).WithTimeout(20 * time.Second).Should(Succeed())
+		took := time.Since(stopped)
+		AddReportEntry("leader handover after SIGTERM (Lease released on the way out)", took.Round(100*time.Millisecond).String())
+
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "handover-")
+		Expect(utils.NewClient(tc.Config).Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Obj())).To(Succeed())
+		groupRuns(ctx, ns)
+		GinkgoWriter.Printf("the new leader %s took over %s after the old one was stopped, and runs new groups\n", second, took)
+	})
+})
