@@ -100,8 +100,9 @@ run: manifests generate fmt vet ## Run the manager against the current kubeconfi
 	go run . --health-probe-bind-address=127.0.0.1:8081
 
 .PHONY: demo
-demo: controlplane manifests ## Start the local simulated cluster, install peapod and show it working.
-	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./hack/demo
+demo: controlplane manifests ## Start the local simulated cluster, install peapod and show a failover and a drain.
+	@echo "[demo] compiling hack/demo (go run): a few minutes the first time, seconds after" >&2
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./hack/demo $(DEMO_ARGS)
 
 ##@ Dependencies
 

@@ -1,103 +1,145 @@
-// Command demo starts the local simulated cluster, installs peapod the way a user would, runs the manager and
-// applies the samples, telling what happens as it happens. Ctrl-C stops everything it started. With --exit (or
-// when stdout is not a terminal) it stops by itself once the story is told.
+// Command demo starts the local simulated cluster, installs peapod the way a user would, runs the manager,
+// applies the sample and tells what happens as it happens: the members come up behind their Service, a node is
+// killed and its member comes back elsewhere, a node is drained and its member moves make-before-break. Ctrl-C
+// stops everything it started. With --exit (the default when stdout is not a terminal) it stops by itself once
+// the story is told, and exits non-zero if a step does not happen.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
+// nodes: one per member of the sample, and a spare for the member of the node that dies.
+const nodes = replicas + 1
+
 func main() {
-	exitAfter := flag.Bool("exit", !isTerminal(os.Stdout), "stop after the story instead of waiting for Ctrl-C")
-	nodes := flag.Int("nodes", 3, "kwok nodes to create")
-	flag.Parse()
+	// A flag set of its own: test/utils brings Ginkgo, whose flags would fill --help.
+	flags := flag.NewFlagSet("demo", flag.ExitOnError)
+	exitAfter := flags.Bool("exit", !isTerminal(os.Stdout), "stop after the story instead of waiting for Ctrl-C")
+	_ = flags.Parse(os.Args[1:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *nodes, *exitAfter); err != nil {
+	t := &teller{start: time.Now(), out: os.Stdout}
+	err := run(ctx, t, *exitAfter)
+	switch {
+	case err == nil:
+		t.say("stopped everything it started")
+	case ctx.Err() != nil:
+		t.say("interrupted: stopped everything it started")
+		stop()
+		os.Exit(130)
+	default:
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nodes int, exitAfter bool) error {
-	start := time.Now()
-	say := func(format string, args ...any) {
-		fmt.Printf("[%6.2fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-	}
+func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
+	manager, plugin := buildInBackground(ctx, t.say)
+	defer plugin.remove()
+	defer manager.remove()
 
-	say("starting the simulated cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok")
-	c, err := cluster.Start(ctx, cluster.Options{Nodes: nodes, Logf: say})
+	t.say("starting the simulated cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok "+
+		"with %d nodes, at Kubernetes' default node timings (Lease renewed every %s, NotReady after %s)", nodes,
+		cluster.DefaultTimings.NodeLeaseDuration/4, cluster.DefaultTimings.NodeMonitorGracePeriod)
+	c, err := cluster.Start(ctx, cluster.Options{Nodes: nodes, Timings: cluster.DefaultTimings, Logf: t.say})
 	if err != nil {
 		return err
 	}
 	defer c.Stop()
-
-	manager, err := buildManager(ctx, c.Dir)
-	if err != nil {
-		return err
-	}
-	say("installing the CRDs and applying the samples with kubectl")
+	t.say("installing the CRDs and the validation policy with kubectl apply --server-side")
 	if err := c.Install(ctx, "config/crd/bases", "config/policy/podgroup_validation.yaml"); err != nil {
 		return err
 	}
-	mgr := exec.CommandContext(ctx, manager, "--kubeconfig", c.KubeconfigPath, "--health-probe-bind-address=127.0.0.1:0")
-	mgrLog, err := os.Create(filepath.Join(c.Dir, "manager.log"))
+	binary, err := manager.wait(ctx, t.say)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = mgrLog.Close() }()
-	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
-	mgr.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := mgr.Start(); err != nil {
+	logPath := filepath.Join(c.Dir, "manager.log")
+	m, err := utils.StartManagerProcess(binary, c.KubeconfigPath, logPath)
+	if err != nil {
 		return fmt.Errorf("starting the manager: %w", err)
 	}
-	defer func() { _ = mgr.Process.Signal(syscall.SIGTERM); _ = mgr.Wait() }()
-	say("manager running (log: %s)", mgrLog.Name())
+	defer m.Kill()
+	defer func() {
+		if err != nil && ctx.Err() == nil {
+			t.show([]byte("the manager's last lines:\n"+tail(logPath, 15)), nil)
+		}
+	}()
+	t.say("manager running (log: %s)", logPath)
 
-	if err := kubectl(ctx, c, "apply", "-k", "config/samples"); err != nil {
+	// The watches stop before the manager and the cluster do, so they do not complain of a vanished server.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	w, err := watchWorld(watchCtx, c.Clientset, t.say)
+	if err != nil {
 		return err
 	}
-	if err := kubectl(ctx, c, "get", "podgroups,nodes", "-o", "wide"); err != nil {
+	if err := (&story{c: c, w: w, say: t.say}).tell(ctx); err != nil {
 		return err
 	}
-	say("explore it: kubectl --kubeconfig %s get pgroup,pods -o wide", c.KubeconfigPath)
+	explore(ctx, c, plugin, t)
 	if exitAfter {
-		say("done; stopping the cluster")
+		t.say("the story is told; stopping the manager and the cluster (in a terminal the demo keeps them until Ctrl-C)")
 		return nil
 	}
-	say("Ctrl-C stops everything")
+	t.say("the cluster keeps running: Ctrl-C stops everything")
 	<-ctx.Done()
 	return nil
 }
 
-func buildManager(ctx context.Context, dir string) (string, error) {
-	out := filepath.Join(dir, "manager")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building the manager: %w", err)
-	}
-	return out, nil
+// teller prints the demo's lines, each with the time since the demo started. Lines come from several goroutines.
+type teller struct {
+	mu    sync.Mutex
+	start time.Time
+	out   io.Writer
 }
 
-func kubectl(ctx context.Context, c *cluster.Cluster, args ...string) error {
-	cmd := c.Kubectl(ctx, args...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("kubectl %v: %w", args, err)
+func (t *teller) say(format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = fmt.Fprintf(t.out, "[%6.2fs] %s\n", time.Since(t.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// show prints a command's output indented under the line that named it.
+func (t *teller) show(out []byte, err error) {
+	text := strings.TrimRight(string(out), "\n")
+	if err != nil {
+		text += "\n(" + err.Error() + ")"
 	}
-	return nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for line := range strings.Lines(text + "\n") {
+		if line != "\n" {
+			line = "    " + line
+		}
+		_, _ = io.WriteString(t.out, line)
+	}
+}
+
+// tail is the end of a file, or why it cannot be read.
+func tail(path string, lines int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
 }
 
 func isTerminal(f *os.File) bool {

@@ -30,6 +30,7 @@ func TestE2E(t *testing.T) {
 
 var _ = BeforeSuite(func(ctx context.Context) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	DeferCleanup(utils.RemoveBuilds)
 	var err error
 	fastCluster, err = utils.StartTestCluster(ctx, cluster.Options{
 		Nodes:   3,

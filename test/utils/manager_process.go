@@ -44,6 +44,16 @@ func Build(ctx context.Context, repoRoot, pkg, name string) (string, error) {
 	return b.path, b.err
 }
 
+// RemoveBuilds deletes what Build built in this process; a suite calls it when it ends.
+func RemoveBuilds() {
+	builds.Range(func(_, v any) bool {
+		if b := v.(*build); b.path != "" {
+			_ = os.RemoveAll(filepath.Dir(b.path))
+		}
+		return true
+	})
+}
+
 // ManagerProcess is the manager running as its own process, so a test can SIGKILL it like a crashed Pod.
 type ManagerProcess struct {
 	cmd  *exec.Cmd
