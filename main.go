@@ -3,7 +3,9 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
+	"net/http"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -87,7 +89,14 @@ func main() {
 		log.Error(err, "unable to set up health check")
 		os.Exit(1)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready once the informers have synced: before that the manager would act on an empty view of the cluster.
+	cachesSynced := func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("informer caches not synced yet")
+		}
+		return nil
+	}
+	if err := mgr.AddReadyzCheck("informers", cachesSynced); err != nil {
 		log.Error(err, "unable to set up ready check")
 		os.Exit(1)
 	}

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -10,6 +13,8 @@ import (
 	. "github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -39,10 +44,12 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		kubeconfig string
 		binary     string
 		leader     *utils.ManagerProcess
+		metricsURL string
+		probesURL  string
 	)
-	runManager := func(name string) *utils.ManagerProcess {
-		m, err := utils.StartManagerProcess(binary, kubeconfig, filepath.Join(tc.Simulated.Dir, name+".log"),
-			"--leader-elect", "--leader-election-namespace="+namespace)
+	runManager := func(name string, extraArgs ...string) *utils.ManagerProcess {
+		args := append([]string{"--leader-elect", "--leader-election-namespace=" + namespace}, extraArgs...)
+		m, err := utils.StartManagerProcess(binary, kubeconfig, filepath.Join(tc.Simulated.Dir, name+".log"), args...)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(m.Kill)
 		return m
@@ -84,8 +91,39 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		Expect(err).NotTo(HaveOccurred())
 		binary, err = utils.BuildManager(ctx, filepath.Join("..", ".."))
 		Expect(err).NotTo(HaveOccurred())
-		leader = runManager("manager-a")
+		ports, err := cluster.FreePorts(2)
+		Expect(err).NotTo(HaveOccurred())
+		metricsURL = fmt.Sprintf("https://127.0.0.1:%d/metrics", ports[0])
+		probesURL = fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+		leader = runManager("manager-a", "--metrics-bind-address="+fmt.Sprintf("127.0.0.1:%d", ports[0]),
+			"--health-probe-bind-address="+fmt.Sprintf("127.0.0.1:%d", ports[1]))
 	}, NodeTimeout(cluster.StartTimeout+3*time.Minute))
+
+	It("answers its probes, and serves metrics only to callers allowed to read them", func(ctx context.Context) {
+		for _, probe := range []string{"/healthz", "/readyz"} {
+			Eventually(func() (int, error) { return httpStatus(ctx, probesURL+probe, "") }).
+				WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK), probe)
+		}
+		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, "") }).
+			WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusUnauthorized), "no token")
+
+		scraper := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scraper", Namespace: "default"}}
+		_, err := tc.Clientset.CoreV1().ServiceAccounts("default").Create(ctx, scraper, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		_, scraperCfg, err := tc.ServiceAccountKubeconfig(ctx, "default", "scraper", tc.Simulated.Dir)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(httpStatus(ctx, metricsURL, scraperCfg.BearerToken)).To(Equal(http.StatusForbidden), "a token without the reader role")
+
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "scraper-reads-peapod-metrics"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "peapod-metrics-reader"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "scraper", Namespace: "default"}},
+		}
+		_, err = tc.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, scraperCfg.BearerToken) }).
+			WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK), "with the peapod-metrics-reader role")
+	})
 
 	It("may not read Secrets, nor do what its RBAC markers do not grant", func(ctx context.Context) {
 		can := func(verb, group, resource, ns string) bool {
@@ -182,3 +220,24 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		GinkgoWriter.Printf("the new leader %s took over %s after the old one was stopped, and runs new groups\n", second, took)
 	})
 })
+
+// httpStatus GETs a URL of a local test server (the manager's self-signed metrics endpoint: TLS unverified), with
+// a bearer token if given, and returns the status code.
+func httpStatus(ctx context.Context, url, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a loopback test server's self-signed certificate
+	}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
