@@ -102,10 +102,10 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 	It("answers its probes, and serves metrics only to callers allowed to read them", func(ctx context.Context) {
 		for _, probe := range []string{"/healthz", "/readyz"} {
 			Eventually(func() (int, error) { return httpStatus(ctx, probesURL+probe, "") }).
-				WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK), probe)
+				WithContext(ctx).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), probe)
 		}
 		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, "") }).
-			WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusUnauthorized), "no token")
+			WithContext(ctx).WithTimeout(30*time.Second).Should(Equal(http.StatusUnauthorized), "no token")
 
 		scraper := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scraper", Namespace: "default"}}
 		_, err := tc.Clientset.CoreV1().ServiceAccounts("default").Create(ctx, scraper, metav1.CreateOptions{})
@@ -122,7 +122,7 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		_, err = tc.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, scraperCfg.BearerToken) }).
-			WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(http.StatusOK), "with the peapod-metrics-reader role")
+			WithContext(ctx).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), "with the peapod-metrics-reader role")
 	})
 
 	It("may not read Secrets, nor do what its RBAC markers do not grant", func(ctx context.Context) {
@@ -231,10 +231,10 @@ func httpStatus(ctx context.Context, url, token string) (int, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // a loopback test server's self-signed certificate
 	}}
-	resp, err := client.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
