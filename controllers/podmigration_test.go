@@ -58,8 +58,11 @@ var _ = Describe("PodMigration", func() {
 	It("keeps its spec immutable: a new target is a new migration", func(ctx context.Context) {
 		m := migrationOf("nosuchgroup", ptr.To[int32](0), "")
 		Expect(k8sClient.Create(ctx, m)).To(Succeed())
+		// A merge patch carries no resourceVersion: the controller's status write meanwhile cannot turn the answer
+		// into a conflict.
+		patch := client.MergeFrom(m.DeepCopy())
 		m.Spec.Target = &peapodv1alpha1.MigrationTarget{NodeName: "elsewhere"}
-		err := k8sClient.Update(ctx, m)
+		err := k8sClient.Patch(ctx, m, patch)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
 		Expect(err.Error()).To(ContainSubstring("spec is immutable"))
 	})
@@ -88,9 +91,10 @@ var _ = Describe("PodMigration", func() {
 		Expect(pdb.Spec.Selector.MatchLabels).To(Equal(map[string]string{peapodv1alpha1.GroupLabel: "web"}))
 		Expect(metav1.IsControlledBy(&pdb, group)).To(BeTrue())
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(group), group)).To(Succeed())
+		// A merge patch: the controller writes the status meanwhile, and an Update would race it for the version.
+		patch := client.MergeFrom(group.DeepCopy())
 		group.Spec.Migration = &peapodv1alpha1.MigrationPolicy{Drain: peapodv1alpha1.DrainEvict}
-		Expect(k8sClient.Update(ctx, group)).To(Succeed())
+		Expect(k8sClient.Patch(ctx, group, patch)).To(Succeed())
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &policyv1.PodDisruptionBudget{}))
 		}).WithContext(ctx).WithTimeout(eventually).Should(BeTrue())
