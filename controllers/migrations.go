@@ -66,9 +66,13 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 		if step.Status.Phase == peapodv1alpha1.MigrationPending || step.Status.Phase == peapodv1alpha1.MigrationRunning {
 			inFlight[m.Name] = true
 		}
-		w.recordMigration(m, step)
-		if err := w.r.writeMigrationStatus(ctx, m, step.Status); err != nil {
+		before := m.Status.Phase
+		written, err := w.r.writeMigrationStatus(ctx, m, step.Status)
+		if err != nil {
 			errs = append(errs, err)
+		}
+		if written {
+			w.recordMigration(m, before, step)
 		}
 	}
 	for _, pod := range w.pods {
@@ -118,8 +122,8 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 
 // recordMigration tells the story of a step as events on the migration and the group, and keeps the group's
 // record of its last member move.
-func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, step migration.Step) {
-	before, after := m.Status.Phase, step.Status.Phase
+func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before peapodv1alpha1.MigrationPhase, step migration.Step) {
+	after := step.Status.Phase
 	if before == after {
 		return
 	}
@@ -265,17 +269,24 @@ func (r *PodGroupReconciler) targetOf(ctx context.Context, m *peapodv1alpha1.Pod
 	return migration.Target{Exists: true, Unschedulable: node.Spec.Unschedulable}
 }
 
+// writeMigrationStatus writes a migration's next status, only over the status it was decided from: the cache may
+// show a migration before its last status write, and a step decided from that must not overwrite what was decided
+// after it (a conflict: the migration's own event brings it back, up to date).
 func (r *PodGroupReconciler) writeMigrationStatus(ctx context.Context, m *peapodv1alpha1.PodMigration,
-	next peapodv1alpha1.PodMigrationStatus) error {
+	next peapodv1alpha1.PodMigrationStatus) (written bool, err error) {
 	if equality.Semantic.DeepEqual(m.Status, next) {
-		return nil
+		return false, nil
 	}
-	patch := client.MergeFrom(m.DeepCopy())
+	patch := client.MergeFromWithOptions(m.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	m.Status = next
-	if err := r.Status().Patch(ctx, m, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("writing the status of PodMigration %s: %w", m.Name, err)
+	switch err := r.Status().Patch(ctx, m, patch); {
+	case err == nil:
+		return true, nil
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("writing the status of PodMigration %s: %w", m.Name, err)
 	}
-	return nil
 }
 
 // failOrphanMigrations ends the active migrations of a group that does not exist.
@@ -290,7 +301,7 @@ func (r *PodGroupReconciler) failOrphanMigrations(ctx context.Context, namespace
 			continue
 		}
 		next := migration.Abandon(m, peapodv1alpha1.ReasonGroupNotFound, fmt.Sprintf("PodGroup %s does not exist", group), r.Clock.Now())
-		if err := r.writeMigrationStatus(ctx, m, next); err != nil {
+		if _, err := r.writeMigrationStatus(ctx, m, next); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -107,21 +107,27 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, "") }).
 			WithContext(ctx).WithTimeout(30*time.Second).Should(Equal(http.StatusUnauthorized), "no token")
 
-		scraper := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scraper", Namespace: "default"}}
-		_, err := tc.Clientset.CoreV1().ServiceAccounts("default").Create(ctx, scraper, metav1.CreateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		_, scraperCfg, err := tc.ServiceAccountKubeconfig(ctx, "default", "scraper", tc.Simulated.Dir)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(httpStatus(ctx, metricsURL, scraperCfg.BearerToken)).To(Equal(http.StatusForbidden), "a token without the reader role")
+		// Two callers: the API server's answers are cached by the endpoint (a denial for 30 s), so the one that is
+		// refused is not the one later allowed.
+		token := func(name string) string {
+			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
+			_, err := tc.Clientset.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			_, cfg, err := tc.ServiceAccountKubeconfig(ctx, "default", name, tc.Simulated.Dir)
+			Expect(err).NotTo(HaveOccurred())
+			return cfg.BearerToken
+		}
+		Expect(httpStatus(ctx, metricsURL, token("stranger"))).To(Equal(http.StatusForbidden), "a token without the reader role")
 
+		scraper := token("scraper")
 		binding := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: "scraper-reads-peapod-metrics"},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "peapod-metrics-reader"},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "scraper", Namespace: "default"}},
 		}
-		_, err = tc.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+		_, err := tc.Clientset.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, scraperCfg.BearerToken) }).
+		Eventually(func() (int, error) { return httpStatus(ctx, metricsURL, scraper) }).
 			WithContext(ctx).WithTimeout(30*time.Second).Should(Equal(http.StatusOK), "with the peapod-metrics-reader role")
 	})
 
