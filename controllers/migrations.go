@@ -54,25 +54,17 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m), FailedNodes: failed,
 			MovedBy: claims.movedBy(m, w.pods), Running: running, MaxRunning: maxMigrations(w.group), Now: w.now,
 		})
-		acted, err := w.act(ctx, m, step)
+		acted, err := w.take(ctx, m, step)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
 		wrote = wrote || acted
-		if step.Action == migration.CreateReplacement {
+		if acted && step.Action == migration.CreateReplacement {
 			running++
 		}
-		if step.Status.Phase == peapodv1alpha1.MigrationPending || step.Status.Phase == peapodv1alpha1.MigrationRunning {
+		// Its replacement stays out of the plan while the migration is, or may still be, in flight.
+		if m.Active() {
 			inFlight[m.Name] = true
-		}
-		before := m.Status.Phase
-		written, err := w.r.writeMigrationStatus(ctx, m, step.Status)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if written {
-			w.recordMigration(m, before, step)
 		}
 	}
 	for _, pod := range w.pods {
@@ -83,8 +75,33 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 	return members, wrote, errors.Join(errs...)
 }
 
-// act does the write a step asks for. The write comes before the status: a manager killed in between finds the
-// Pods as the step left them, and the next step reads the same decision from them.
+// take carries out a step: the Pod write and the status. A step that gives up and removes the replacement writes
+// the status first, over the status it was decided from (a step decided from a stale cache is dropped, see
+// writeMigrationStatus), and removes the Pod only then: a manager killed in between finds a Failed migration with
+// a replacement left, which the next step removes. Every other step writes the Pod first: killed in between, the
+// next step reads the same decision from the Pods (a replacement is adopted, a retired source is seen gone).
+func (w *reconcileWork) take(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) (acted bool, err error) {
+	before := m.Status.Phase
+	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
+	if !statusFirst {
+		if acted, err = w.act(ctx, m, step); err != nil {
+			return acted, err
+		}
+	}
+	written, err := w.r.writeMigrationStatus(ctx, m, step.Status)
+	if err != nil {
+		return acted, err
+	}
+	if written {
+		w.recordMigration(m, before, step)
+	}
+	if statusFirst && written {
+		return w.act(ctx, m, step)
+	}
+	return acted, nil
+}
+
+// act does the Pod write a step asks for.
 func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) {
 	switch step.Action {
 	case migration.CreateReplacement:
@@ -277,16 +294,18 @@ func (r *PodGroupReconciler) writeMigrationStatus(ctx context.Context, m *peapod
 	if equality.Semantic.DeepEqual(m.Status, next) {
 		return false, nil
 	}
-	patch := client.MergeFromWithOptions(m.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	before := m.DeepCopy()
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 	m.Status = next
-	switch err := r.Status().Patch(ctx, m, patch); {
-	case err == nil:
+	err = r.Status().Patch(ctx, m, patch)
+	if err == nil {
 		return true, nil
-	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-		return false, nil
-	default:
-		return false, fmt.Errorf("writing the status of PodMigration %s: %w", m.Name, err)
 	}
+	m.Status = before.Status // what is stored is still the old status
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("writing the status of PodMigration %s: %w", m.Name, err)
 }
 
 // failOrphanMigrations ends the active migrations of a group that does not exist.
