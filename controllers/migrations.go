@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -25,7 +26,7 @@ import (
 // migrationGroupIndex indexes cached PodMigrations by spec.group.
 const migrationGroupIndex = "spec.group"
 
-// +kubebuilder:rbac:groups=peapod.io,resources=podmigrations,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=peapod.io,resources=podmigrations,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=peapod.io,resources=podmigrations/status,verbs=get;update;patch
 
 // runMigrations takes every PodMigration of the group one step. It returns the Pods that hold the members'
@@ -212,6 +213,30 @@ func (w *reconcileWork) startDrains(ctx context.Context, migrations []*peapodv1a
 		}
 		if err := w.r.Create(ctx, m); err != nil && !apierrors.IsAlreadyExists(err) {
 			errs = append(errs, fmt.Errorf("starting the drain of member %s: %w", pod.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keptDrainRecords is how many finished PodMigrations of drains peapod keeps per group, the newest: enough to
+// tell the recent story, few enough that a group drained every night does not pile them up.
+const keptDrainRecords = 10
+
+// pruneDrainRecords deletes the oldest finished PodMigrations that peapod created for drains, beyond
+// keptDrainRecords. Those a user created are the user's to delete.
+func (w *reconcileWork) pruneDrainRecords(ctx context.Context, migrations []*peapodv1alpha1.PodMigration) error {
+	var finished []*peapodv1alpha1.PodMigration
+	for _, m := range migrations {
+		if !m.Active() && migration.ReasonOf(m) == peapodv1alpha1.MigrationDrain && metav1.IsControlledBy(m, w.group) {
+			finished = append(finished, m)
+		}
+	}
+	var errs []error
+	// Oldest first, as listed.
+	for _, m := range finished[:max(len(finished)-keptDrainRecords, 0)] {
+		err := w.r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.UID)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting the old drain record %s: %w", m.Name, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -205,6 +205,9 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err := w.startDrains(ctx, migrations, byOrdinal, nodes); err != nil {
 		errs = append(errs, err)
 	}
+	if err := w.pruneDrainRecords(ctx, migrations); err != nil {
+		errs = append(errs, err)
+	}
 	return result, errors.Join(errs...)
 }
 

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -77,6 +78,39 @@ var _ = Describe("PodMigration", func() {
 		Expect(k8sClient.Create(ctx, beyond)).To(Succeed())
 		failedWith(ctx, beyond, peapodv1alpha1.ReasonMemberNotFound)
 		Expect(beyond.Status.Message).To(ContainSubstring("no such member"))
+	})
+
+	It("keeps the newest 10 finished drain records of a group, and every migration a user created", func(ctx context.Context) {
+		group := pt.MakePodGroup("web", ns).Replicas(1).Obj()
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		// Finished one way or the other: the controller fails them itself (the member runs on no node here).
+		finish := func(m *peapodv1alpha1.PodMigration) {
+			Expect(k8sClient.Create(ctx, m)).To(Succeed())
+			patch := client.MergeFrom(m.DeepCopy())
+			m.Status.Phase = peapodv1alpha1.MigrationSucceeded
+			Expect(k8sClient.Status().Patch(ctx, m, patch)).To(Succeed())
+		}
+		for i := range 12 {
+			m := migrationOf("web", ptr.To[int32](0), "")
+			m.GenerateName, m.Name = "", fmt.Sprintf("drain-%02d", i)
+			m.Labels = map[string]string{peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain)}
+			m.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(group, peapodv1alpha1.GroupVersion.WithKind("PodGroup"))}
+			finish(m)
+		}
+		users := migrationOf("web", ptr.To[int32](0), "")
+		finish(users)
+
+		Eventually(func(g Gomega) {
+			var list peapodv1alpha1.PodMigrationList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var names []string
+			for _, m := range list.Items {
+				names = append(names, m.Name)
+			}
+			g.Expect(names).To(HaveLen(11))
+			g.Expect(names).To(ContainElement(users.Name))
+			g.Expect(names).NotTo(ContainElements("drain-00", "drain-01"))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	})
 
 	It("gives a group that migrates on drain a disruption budget that refuses evictions, and removes it for Evict", func(ctx context.Context) {
