@@ -103,7 +103,7 @@ var _ = Describe("PodMigration", func() {
 		Eventually(func(g Gomega) {
 			var list peapodv1alpha1.PodMigrationList
 			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-			var names []string
+			names := make([]string, 0, len(list.Items))
 			for _, m := range list.Items {
 				names = append(names, m.Name)
 			}
