@@ -178,18 +178,30 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		return in.fail(s, nil, peapodv1alpha1.ReasonReplacementFailed, fmt.Sprintf("replacement Pod %s was deleted", st.ReplacementPod))
 	}
 	st.ReplacementPod, st.TargetNode = replacement.Name, replacement.Spec.NodeName
-	if sourceGone {
+	since, ready := plan.ReadySince(replacement)
+	if ready {
+		st.ReplacementReadyTime = ptr.To(metav1.NewTime(since))
+		setCondition(st, peapodv1alpha1.MigrationReplacementReady, true, "Ready",
+			fmt.Sprintf("%s is Ready on node %s", replacement.Name, replacement.Spec.NodeName), in.Now)
+	}
+	migrated := fmt.Sprintf("member %s moved from node %s to node %s; %s retired", member, st.SourceNode, st.TargetNode, st.SourcePod)
+	switch {
+	case sourceGone && ready:
+		// Retired, by this step before (its status write may not have landed) or by an eviction.
+		return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated", migrated)
+	case sourceGone:
 		// Nothing to hand over from: the replacement is the member now, Ready or not.
 		return in.finish(s, peapodv1alpha1.MigrationSucceeded, peapodv1alpha1.ReasonSourceGone,
 			fmt.Sprintf("Pod %s went away first; %s took over member %s", st.SourcePod, replacement.Name, member))
-	}
-	if in.FailedNodes[replacement.Spec.NodeName] {
+	case in.FailedNodes[replacement.Spec.NodeName]:
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
 			fmt.Sprintf("the node of replacement Pod %s, %s, failed", replacement.Name, replacement.Spec.NodeName))
-	}
-	if plan.Finished(replacement) {
+	case plan.Finished(replacement):
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
 			fmt.Sprintf("replacement Pod %s stopped (%s %s)", replacement.Name, replacement.Status.Phase, replacement.Status.Reason))
+	case ready:
+		s.Action, s.Pod = RetireSource, source
+		return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated", migrated)
 	}
 	if why, unschedulable := plan.Unschedulable(replacement); unschedulable {
 		if hasTarget(in.Migration) {
@@ -200,18 +212,9 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, peapodv1alpha1.ReasonWaitingForCapacity, st.Message, in.Now)
 		return s
 	}
-	since, ready := plan.ReadySince(replacement)
-	if !ready {
-		st.Message = fmt.Sprintf("waiting for %s to be Ready on node %s", replacement.Name, orUnscheduled(replacement.Spec.NodeName))
-		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Starting", st.Message, in.Now)
-		return s
-	}
-	st.ReplacementReadyTime = ptr.To(metav1.NewTime(since))
-	setCondition(st, peapodv1alpha1.MigrationReplacementReady, true, "Ready",
-		fmt.Sprintf("%s is Ready on node %s", replacement.Name, replacement.Spec.NodeName), in.Now)
-	s.Action, s.Pod = RetireSource, source
-	return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated",
-		fmt.Sprintf("member %s moved from node %s to node %s; %s retired", member, st.SourceNode, st.TargetNode, source.Name))
+	st.Message = fmt.Sprintf("waiting for %s to be Ready on node %s", replacement.Name, orUnscheduled(replacement.Spec.NodeName))
+	setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Starting", st.Message, in.Now)
+	return s
 }
 
 // Abandon is the status of a migration that ends as Failed without a step, e.g. because its group is gone.

@@ -123,6 +123,10 @@ func TestNext(t *testing.T) {
 			in: Input{Migration: move(1, nil)}, extra: []*corev1.Pod{replacement(move(1, nil), "b").Ready(now).Obj()},
 			wantAction: RetireSource, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
 		},
+		"the old Pod already retired (its status write lost): done, with the replacement's Ready time": {
+			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()}, noSource: true,
+			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
+		},
 		"the old Pod went away first: the replacement takes over": {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Obj()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: peapodv1alpha1.ReasonSourceGone,
@@ -150,6 +154,9 @@ func TestNext(t *testing.T) {
 			}
 			if step.Status.Message == "" {
 				t.Error("no message")
+			}
+			if step.Status.Phase == peapodv1alpha1.MigrationSucceeded && tc.wantReason == "Migrated" && step.Status.ReplacementReadyTime == nil {
+				t.Error("migrated, but no replacementReadyTime")
 			}
 		})
 	}
