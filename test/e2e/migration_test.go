@@ -231,13 +231,16 @@ var _ = Describe("migration", Ordered, func() {
 		Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", peapodv1alpha1.ReasonUnschedulable)))
 		Expect(m.Status.Message).To(ContainSubstring("untolerated taint"))
 
-		Consistently(func(g Gomega) {
+		// The Failed status is written first, then the replacement removed; from then on the member stays as it was.
+		unchanged := func(g Gomega) {
 			pods := memberPods(ctx, g, tc, ns)
 			g.Expect(pods).To(HaveLen(replicas), "the replacement is removed")
 			now := memberPod(ctx, g, tc, ns, 1)
 			g.Expect(now.UID).To(Equal(before.UID))
 			g.Expect(plan.Ready(now)).To(BeTrue())
-		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+		}
+		Eventually(unchanged).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+		Consistently(unchanged).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 	})
 
 	It("waits for room, and cancels the move when the PodMigration is deleted before the replacement is Ready", func(ctx context.Context) {
