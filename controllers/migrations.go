@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -120,11 +121,12 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	if err != nil {
 		return err
 	}
-	avoid, err := w.r.failedNodes(ctx, nil, w.now)
+	avoid, err := w.nodesToAvoid(ctx)
 	if err != nil {
 		return err
 	}
-	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m, append(avoid, step.Pod.Spec.NodeName))
+	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m,
+		slices.Concat(avoid, []string{step.Pod.Spec.NodeName}))
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)
@@ -165,22 +167,13 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before p
 	case peapodv1alpha1.MigrationFailed:
 		metrics.Replacements.WithLabelValues(string(st.Reason), "failed").Inc()
 		reason := peapodv1alpha1.ReasonReplacementFailed
-		if c := findCondition(st.Conditions, peapodv1alpha1.MigrationFailedCondition); c != nil {
+		if c := meta.FindStatusCondition(st.Conditions, peapodv1alpha1.MigrationFailedCondition); c != nil {
 			reason = c.Reason
 		}
 		w.r.Recorder.Eventf(m, w.group, corev1.EventTypeWarning, reason, "Migrate", "%s", st.Message)
 		w.r.Recorder.Eventf(w.group, m, corev1.EventTypeWarning, "MigrationFailed", "Migrate", "PodMigration %s: %s",
 			m.Name, st.Message)
 	}
-}
-
-func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == typ {
-			return &conds[i]
-		}
-	}
-	return nil
 }
 
 // startDrains creates a PodMigration for every member on a healthy node that is being drained, unless one is
@@ -248,16 +241,13 @@ type claims struct{ byOrdinal map[int]string }
 func claimMembers(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) claims {
 	c := claims{byOrdinal: map[int]string{}}
 	active := slices.DeleteFunc(slices.Clone(migrations), func(m *peapodv1alpha1.PodMigration) bool { return !m.Active() })
-	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int {
-		aRunning, bRunning := a.Status.Phase == peapodv1alpha1.MigrationRunning, b.Status.Phase == peapodv1alpha1.MigrationRunning
-		if aRunning != bRunning {
-			if aRunning {
-				return -1
-			}
-			return 1
+	rank := func(m *peapodv1alpha1.PodMigration) int {
+		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
+			return 0
 		}
-		return 0
-	})
+		return 1
+	}
+	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int { return cmp.Compare(rank(a), rank(b)) })
 	for _, m := range active {
 		if ordinal, ok := migration.OrdinalOf(m, pods); ok {
 			if _, taken := c.byOrdinal[ordinal]; !taken {
@@ -291,10 +281,7 @@ func (r *PodGroupReconciler) groupMigrations(ctx context.Context, namespace, gro
 		out = append(out, &list.Items[i])
 	}
 	slices.SortFunc(out, func(a, b *peapodv1alpha1.PodMigration) int {
-		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
 	return out, nil
 }

@@ -192,11 +192,11 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, byNode); err != nil {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, byNode); err != nil {
 		return err
 	}
 	byGroup := func(o client.Object) []string { return []string{o.(*peapodv1alpha1.PodMigration).Spec.Group} }
-	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(context.Background(), &peapodv1alpha1.PodMigration{}, migrationGroupIndex, byGroup); err != nil {
 		return err
 	}

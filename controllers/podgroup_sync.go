@@ -41,7 +41,9 @@ type reconcileWork struct {
 	permanent bool
 	// created lists the member Pods created in this reconcile.
 	created []string
-	// avoidNodes are failed nodes new members must not be scheduled to.
+	// verdicts judge the nodes the group's Pods are bound to.
+	verdicts map[string]nodehealth.Verdict
+	// avoidNodes are failed nodes new members must not be scheduled to; nil until first needed (nodesToAvoid).
 	avoidNodes []string
 	// awaitingFencing says which members wait for their failed node to be fenced, for the status.
 	awaitingFencing string
@@ -165,6 +167,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
 	}
+	w.verdicts = nodes
 	migrations, err := w.r.groupMigrations(ctx, g.Namespace, g.Name)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -211,11 +214,22 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	return result, errors.Join(errs...)
 }
 
+// nodesToAvoid lists, once per reconcile, the failed nodes new Pods (members and migrations' replacements) keep off.
+func (w *reconcileWork) nodesToAvoid(ctx context.Context) ([]string, error) {
+	if w.avoidNodes == nil {
+		avoid, err := w.r.failedNodes(ctx, w.verdicts, w.now)
+		if err != nil {
+			return nil, err
+		}
+		w.avoidNodes = avoid
+	}
+	return w.avoidNodes, nil
+}
+
 // execute does what the plan says.
 func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[string]nodehealth.Verdict) (ctrl.Result, error) {
-	var err error
 	if len(p.Create) > 0 {
-		if w.avoidNodes, err = w.r.failedNodes(ctx, nodes, w.now); err != nil {
+		if _, err := w.nodesToAvoid(ctx); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

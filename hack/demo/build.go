@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/peapod-io/peapod/test/utils"
@@ -51,13 +49,5 @@ func (b *binary) wait(ctx context.Context, say func(string, ...any)) (string, er
 		return b.path, b.err
 	case <-ctx.Done():
 		return "", ctx.Err()
-	}
-}
-
-// remove waits for the build to end (a cancelled one ends at once) and removes its directory.
-func (b *binary) remove() {
-	<-b.done
-	if b.path != "" {
-		_ = os.RemoveAll(filepath.Dir(b.path))
 	}
 }

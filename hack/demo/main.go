@@ -51,8 +51,12 @@ func main() {
 
 func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
 	manager, plugin := buildInBackground(ctx, t.say)
-	defer plugin.remove()
-	defer manager.remove()
+	defer func() {
+		// A cancelled build ends at once; then what was built goes.
+		<-manager.done
+		<-plugin.done
+		utils.RemoveBuilds()
+	}()
 
 	t.say("starting the simulated cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok "+
 		"with %d nodes, at Kubernetes' default node timings (Lease renewed every %s, NotReady after %s)", nodes,

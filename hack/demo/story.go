@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/test/cluster"
 )
 
@@ -20,9 +21,10 @@ const (
 	namespace = metav1.NamespaceDefault
 	group     = "web"
 	replicas  = 3
-	// failing is the member whose node is killed, draining the one whose node is drained.
-	failing, draining = "web-1", "web-2"
 )
+
+// failing is the member whose node is killed, draining the one whose node is drained.
+var failing, draining = desired.MemberName(group, 1), desired.MemberName(group, 2)
 
 // stepTimeout bounds each step of the story: each takes seconds, so one that has not happened by then will not.
 const stepTimeout = 90 * time.Second
@@ -57,7 +59,7 @@ func (s *story) apply(ctx context.Context) error {
 		func() bool {
 			clear(nodes)
 			for ordinal := range replicas {
-				live := s.w.live(fmt.Sprintf("%s-%d", group, ordinal))
+				live := s.w.live(desired.MemberName(group, ordinal))
 				if len(live) != 1 || !live[0].ready {
 					return false
 				}

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
@@ -22,6 +23,7 @@ import (
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/plan"
+	"github.com/peapod-io/peapod/test/cluster"
 )
 
 // world follows the sample group's Pods, its Service's EndpointSlices and the nodes through informers. It says
@@ -72,7 +74,7 @@ func watchWorld(ctx context.Context, cs kubernetes.Interface, say func(string, .
 		slices: map[string]*discoveryv1.EndpointSlice{}, inService: map[types.UID]time.Time{},
 		nodeReady: map[string]corev1.ConditionStatus{}}
 	pods := coreinformers.NewFilteredPodInformer(cs, namespace, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = peapodv1alpha1.GroupLabel + "=" + group
+		o.LabelSelector = labels.SelectorFromSet(desired.SelectorLabels(group)).String()
 	})
 	endpointSlices := discoveryinformers.NewFilteredEndpointSliceInformer(cs, namespace, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = discoveryv1.LabelServiceName + "=" + group
@@ -181,21 +183,26 @@ func (w *world) observePod(pod *corev1.Pod, deleted bool) {
 	}
 	p.ip = pod.Status.PodIP
 	ready := !deleted && plan.Ready(pod)
+	var change string
 	switch {
 	case !p.gone() && (deleted || pod.DeletionTimestamp != nil):
 		p.goneAt, p.ready = now, false
-		w.say("%s on %s deleted; Ready Pods: %d", p, p.node, w.readyPods())
+		change = fmt.Sprintf("%s on %s deleted", p, p.node)
 	case ready && !p.ready:
 		p.ready = true
 		if p.readyAt.IsZero() {
 			p.readyAt = now
 		}
-		w.say("%s Ready on %s (IP %s); Ready Pods: %d", p, p.node, p.ip, w.readyPods())
+		change = fmt.Sprintf("%s Ready on %s (IP %s)", p, p.node, p.ip)
 	case !ready && p.ready:
 		p.ready = false
-		w.say("%s on %s no longer Ready; Ready Pods: %d", p, p.node, w.readyPods())
+		change = fmt.Sprintf("%s on %s no longer Ready", p, p.node)
 	}
-	if n := w.readyPods(); len(w.readyCounts) > 0 && w.readyCounts[len(w.readyCounts)-1] != n {
+	n := w.readyPods()
+	if change != "" {
+		w.say("%s; Ready Pods: %d", change, n)
+	}
+	if len(w.readyCounts) > 0 && w.readyCounts[len(w.readyCounts)-1] != n {
 		w.readyCounts = append(w.readyCounts, n)
 	}
 }
@@ -248,12 +255,7 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 func (w *world) observeNode(node *corev1.Node) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var status corev1.ConditionStatus
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			status = c.Status
-		}
-	}
+	status := cluster.ReadyStatus(node)
 	was, seen := w.nodeReady[node.Name]
 	w.nodeReady[node.Name] = status
 	if seen && was != status {

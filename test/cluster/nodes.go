@@ -67,7 +67,7 @@ func (c *Cluster) RecoverNode(ctx context.Context, name string) error {
 				return false, nil
 			}
 		}
-		return readyStatus(node) == corev1.ConditionTrue, nil
+		return ReadyStatus(node) == corev1.ConditionTrue, nil
 	})
 }
 
@@ -82,7 +82,7 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, name string, want corev1.Co
 		if err != nil {
 			return false, nil // transient: retried until the timeout
 		}
-		last = readyStatus(node)
+		last = ReadyStatus(node)
 		return last == want, nil
 	})
 	if err != nil {
@@ -108,7 +108,8 @@ func (c *Cluster) setManaged(ctx context.Context, name string, managed bool) err
 	return err
 }
 
-func readyStatus(node *corev1.Node) corev1.ConditionStatus {
+// ReadyStatus is the status of a Node's Ready condition, "" when it has none.
+func ReadyStatus(node *corev1.Node) corev1.ConditionStatus {
 	for _, cond := range node.Status.Conditions {
 		if cond.Type == corev1.NodeReady {
 			return cond.Status

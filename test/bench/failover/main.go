@@ -140,5 +140,5 @@ func startManager(ctx context.Context, c *cluster.Cluster) (stop func(), err err
 	if err != nil {
 		return nil, err
 	}
-	return func() { m.Kill(); _ = os.RemoveAll(filepath.Dir(binary)) }, nil
+	return func() { m.Kill(); utils.RemoveBuilds() }, nil
 }
