@@ -348,7 +348,7 @@ func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) b
 	if fencingRequired {
 		fencing = string(peapodv1alpha1.FencingRequired)
 	}
-	if !w.r.Failovers.TryStart(old.Namespace+"/"+old.Name, old.UID, since, fencing, w.r.MaxConcurrentMigrations, w.now) {
+	if !w.r.Failovers.TryStart(memberKey(old), old.UID, since, fencing, w.r.MaxConcurrentMigrations, w.now) {
 		return false
 	}
 	metrics.Replacements.WithLabelValues(string(plan.ReasonNodeFailed), "replaced").Inc()
@@ -359,9 +359,16 @@ func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) b
 func (w *reconcileWork) observeFailovers() {
 	for _, pod := range w.pods {
 		if plan.Ready(pod) {
-			w.r.Failovers.Ready(pod.Namespace+"/"+pod.Name, pod.UID, w.now)
+			w.r.Failovers.Ready(memberKey(pod), pod.UID, w.now)
 		}
 	}
+}
+
+// memberKey names a member across its Pods (namespace/<group>-<ordinal>): a migrated member's Pod has a name of
+// its own, and its replacement after a failover takes the plain name back.
+func memberKey(pod *corev1.Pod) string {
+	ordinal, _ := desired.OrdinalOf(pod.Labels)
+	return pod.Namespace + "/" + desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal)
 }
 
 func maxMigrations(g *peapodv1alpha1.PodGroup) int {
