@@ -57,6 +57,7 @@ type PodGroupReconciler struct {
 
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=peapod.io,resources=podgroups/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
@@ -132,7 +133,7 @@ func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, 
 		MaxUnavailable:  w.maxUnavailable,
 		Failure:         failure,
 		Permanent:       w.permanent,
-		AwaitingFencing: w.awaitingFencing,
+		Problems:        w.problems,
 		LastMigration:   w.lastMigration,
 		Now:             w.now,
 	})

@@ -9,10 +9,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -24,6 +22,7 @@ import (
 	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
+	"github.com/peapod-io/peapod/internal/status"
 )
 
 // reconcileWork is one reconcile of one group: what was read, and what the phases found.
@@ -45,8 +44,8 @@ type reconcileWork struct {
 	verdicts map[string]nodehealth.Verdict
 	// avoidNodes are failed nodes new members must not be scheduled to; nil until first needed (nodesToAvoid).
 	avoidNodes []string
-	// awaitingFencing says which members wait for their failed node to be fenced, for the status.
-	awaitingFencing string
+	// problems are the reasons the group is Degraded found so far, for the status.
+	problems []status.Problem
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
 	revisionNotStored bool
 	// allPods are all the group's Pods; pods are the members among them, migrations' replacements in flight
@@ -100,65 +99,6 @@ func (w *reconcileWork) ensureRevision(ctx context.Context) error {
 	return nil
 }
 
-// applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
-// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMap, with one field
-// owner.
-func (w *reconcileWork) applyNetworking(ctx context.Context) error {
-	g := w.group
-	owner := desired.OwnerReference(g)
-	var errs []error
-	headless := desired.HeadlessService(g, owner)
-	if err := apply(ctx, w, &corev1.Service{}, *headless.Name, headless, headless.WithAnnotations); err != nil {
-		errs = append(errs, fmt.Errorf("applying the headless Service: %w", err))
-	}
-	if svc := desired.ClusterIPService(g, owner); svc != nil {
-		if err := apply(ctx, w, &corev1.Service{}, *svc.Name, svc, svc.WithAnnotations); err != nil {
-			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
-		}
-	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
-		errs = append(errs, err)
-	}
-	if pdb := desired.DisruptionBudget(g, owner); pdb != nil {
-		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, *pdb.Name, pdb, pdb.WithAnnotations); err != nil {
-			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
-		}
-	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
-		errs = append(errs, err)
-	}
-	peers := desired.PeersConfigMap(g, owner)
-	if err := apply(ctx, w, &corev1.ConfigMap{}, *peers.Name, peers, peers.WithAnnotations); err != nil {
-		errs = append(errs, fmt.Errorf("applying the peer ConfigMap: %w", err))
-	}
-	return errors.Join(errs...)
-}
-
-// apply server-side applies a child unless the cached child already carries the hash of the same apply
-// configuration: a group whose spec did not change costs no API write.
-func apply[T runtime.ApplyConfiguration](ctx context.Context, w *reconcileWork, existing client.Object, name string, ac T,
-	annotate func(map[string]string) T) error {
-	hash := desired.Hash(ac)
-	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, existing)
-	if err == nil && existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash {
-		return nil
-	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	annotate(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
-	return w.r.Apply(ctx, ac, client.FieldOwner(peapodv1alpha1.FieldOwner), client.ForceOwnership)
-}
-
-func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name string) error {
-	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, obj)
-	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(obj, w.group)) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}))
-}
-
 // syncMembers moves members that are migrating, then deletes and creates member Pods as the plan says, then
 // starts the migrations of members on drained nodes.
 func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
@@ -193,7 +133,9 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Now:             w.now,
 	})
 	w.r.evictions.notice(p.AwaitingEviction, w.now)
-	w.awaitingFencing = describeAwaitingFencing(p.AwaitingFencing, nodes)
+	if len(p.AwaitingFencing) > 0 {
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing, Message: describeAwaitingFencing(p.AwaitingFencing, nodes)})
+	}
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()
 	if migrated {
@@ -379,9 +321,6 @@ func maxMigrations(g *peapodv1alpha1.PodGroup) int {
 }
 
 func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {
-	if len(pods) == 0 {
-		return ""
-	}
 	parts := make([]string, 0, len(pods))
 	for _, pod := range pods {
 		parts = append(parts, fmt.Sprintf("%s on %s (%s)", pod.Name, pod.Spec.NodeName, nodes[pod.Spec.NodeName].Reason))

@@ -4,6 +4,7 @@ package status
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,9 @@ type Input struct {
 	// until the spec changes (the API server rejected what the spec asks for).
 	Failure   error
 	Permanent bool
-	// AwaitingFencing, when set, says which members wait for their failed node to be fenced.
-	AwaitingFencing string
+	// Problems are the other reasons the group is Degraded (members awaiting fencing, failover paused, a child
+	// another owner holds, a stuck drain, ...): any order, reported sorted.
+	Problems []Problem
 	// LastMigration is a member move started or finished in this reconcile, if any.
 	LastMigration *peapodv1alpha1.MigrationRecord
 	Now           time.Time
@@ -94,20 +96,18 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 	if done {
 		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
 	}
-	waiting := waitingForCapacity(members, replicas)
-	degraded := cond{ConditionDegraded, in.Failure != nil || in.AwaitingFencing != "" || waiting != "", "AsExpected", ""}
-	if waiting != "" {
-		degraded.reason, degraded.message = "WaitingForCapacity", waiting
-	}
-	if in.AwaitingFencing != "" {
-		degraded.reason, degraded.message = "AwaitingFencing", in.AwaitingFencing
+	problems := slices.Clone(in.Problems)
+	if waiting := waitingForCapacity(members, replicas); waiting != "" {
+		problems = append(problems, Problem{Reason: ReasonWaitingForCapacity, Message: waiting})
 	}
 	if in.Failure != nil {
-		degraded.reason, degraded.message = "ReconcileError", in.Failure.Error()
+		reason := ReasonReconcileError
 		if in.Permanent {
-			degraded.reason = "InvalidMember"
+			reason = ReasonInvalidMember
 		}
+		problems = append(problems, Problem{Reason: reason, Message: in.Failure.Error()})
 	}
+	degraded := degradedCondition(problems)
 
 	for _, c := range []cond{available, progressing, degraded} {
 		set(&out.Conditions, c, g.Generation, in.Now)
