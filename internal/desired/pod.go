@@ -3,6 +3,7 @@ package desired
 import (
 	"maps"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,7 +17,7 @@ func MemberPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int) *corev1.Pod
 	tmpl := shape.Template.DeepCopy()
 	name := MemberName(g.Name, ordinal)
 
-	labels := maps.Clone(tmpl.Labels)
+	labels := withoutReserved(tmpl.Labels)
 	if labels == nil {
 		labels = map[string]string{}
 	}
@@ -43,10 +44,20 @@ func MemberPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int) *corev1.Pod
 			Name:        name,
 			Namespace:   g.Namespace,
 			Labels:      labels,
-			Annotations: maps.Clone(tmpl.Annotations),
+			Annotations: withoutReserved(tmpl.Annotations),
 		},
 		Spec: spec,
 	}
+}
+
+// withoutReserved copies a template's labels or annotations without the keys under peapod.io/: those are peapod's
+// to set (a template's peapod.io/migration would make every member look like a migration's replacement, its
+// peapod.io/ordinal would give a member another's identity). The admission policy refuses such labels; a group
+// created without it must not get them either.
+func withoutReserved(in map[string]string) map[string]string {
+	out := maps.Clone(in)
+	maps.DeleteFunc(out, func(key, _ string) bool { return strings.HasPrefix(key, peapodv1alpha1.ReservedLabelPrefix) })
+	return out
 }
 
 func wire(c *corev1.Container, injected, groupEnv []corev1.EnvVar, mounts []corev1.VolumeMount) {

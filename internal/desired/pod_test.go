@@ -1,9 +1,11 @@
 package desired
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -164,5 +166,63 @@ func TestShapeRoundTrip(t *testing.T) {
 	}
 	if decoded.Revision() != shape.Revision() {
 		t.Errorf("revision changed in the round trip")
+	}
+}
+
+func TestReservedTemplateKeys(t *testing.T) {
+	cases := map[string]struct {
+		labels, annotations         map[string]string
+		wantLabels, wantAnnotations map[string]string
+	}{
+		"the user's own keys stay, peapod's are peapod's": {
+			labels:      map[string]string{"app": "web", "example.com/tier": "db"},
+			annotations: map[string]string{"note": "x"},
+			wantLabels: map[string]string{"app": "web", "example.com/tier": "db",
+				"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
+			wantAnnotations: map[string]string{"note": "x"},
+		},
+		"a template migration label would make every member look like a migration's replacement": {
+			labels:     map[string]string{"app": "web", "peapod.io/migration": "move-web-1"},
+			wantLabels: map[string]string{"app": "web", "peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
+		},
+		"a template ordinal, group or revision is not the member's": {
+			labels: map[string]string{"peapod.io/ordinal": "7", "peapod.io/group": "other", "peapod.io/revision": "old",
+				"peapod.io/migration-reason": "Drain", "peapod.io/anything": "x"},
+			wantLabels: map[string]string{"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
+		},
+		"annotations under peapod.io/ are dropped, others kept": {
+			annotations:     map[string]string{"peapod.io/applied-hash": "abc", "peapod.io/other": "y", "sub.peapod.io/kept": "z"},
+			wantLabels:      map[string]string{"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
+			wantAnnotations: map[string]string{"sub.peapod.io/kept": "z"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := pt.MakePodGroup("web", "ns").Replicas(2).Obj()
+			g.Spec.Template.Labels, g.Spec.Template.Annotations = tc.labels, tc.annotations
+			shape := ShapeOf(&g.Spec)
+			wantLabels := maps.Clone(tc.wantLabels)
+			wantLabels["peapod.io/revision"] = shape.Revision()
+			m := &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "mv", UID: "u"}}
+			for builder, pod := range map[string]*corev1.Pod{
+				"MemberPod":      MemberPod(g, shape, 1),
+				"ReplacementPod": ReplacementPod(g, shape, 1, "web-1-mabcde", m, nil),
+			} {
+				want := wantLabels
+				if builder == "ReplacementPod" {
+					want = maps.Clone(wantLabels)
+					want["peapod.io/migration"] = "mv"
+				}
+				if diff := cmp.Diff(want, pod.Labels); diff != "" {
+					t.Errorf("%s() labels mismatch (-want +got):\n%s", builder, diff)
+				}
+				if diff := cmp.Diff(tc.wantAnnotations, pod.Annotations, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s() annotations mismatch (-want +got):\n%s", builder, diff)
+				}
+			}
+			if diff := cmp.Diff(tc.labels, g.Spec.Template.Labels); diff != "" {
+				t.Errorf("the group's template was changed (-before +after):\n%s", diff)
+			}
+		})
 	}
 }
