@@ -47,7 +47,6 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 		}
 	}
 	var errs []error
-	inFlight := map[string]bool{}
 	for _, m := range migrations {
 		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || migration.ReplacementOf(m, w.pods) == nil) {
 			continue
@@ -64,17 +63,10 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 		if acted && step.Action == migration.CreateReplacement {
 			running++
 		}
-		// Its replacement stays out of the plan while the migration is, or may still be, in flight.
-		if m.Active() {
-			inFlight[m.Name] = true
-		}
 	}
-	for _, pod := range w.pods {
-		if !inFlight[pod.Labels[peapodv1alpha1.MigrationLabel]] {
-			members = append(members, pod)
-		}
-	}
-	return members, wrote, errors.Join(errs...)
+	// A replacement stays out of the plan while its migration is, or may still be, in flight (its status as
+	// stored: a write that did not land leaves it active).
+	return migration.SetAside(migrations, w.pods), wrote, errors.Join(errs...)
 }
 
 // take carries out a step: the Pod write and the status. A step that gives up and removes the replacement writes

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,10 +75,19 @@ func ReplacementName(member string, m *peapodv1alpha1.PodMigration) string {
 	return member + "-m" + hex.EncodeToString(sum[:])[:5]
 }
 
-// ReplacementOf finds a migration's replacement among the group's Pods, by the migration label.
+// ReplacementOf finds a migration's replacement among the group's Pods by what only it has: its name, derived from
+// the migration's UID and the member (ReplacementName), and the migration label. The label alone is not enough:
+// it stays on the member's Pod after a migration succeeds, and a later PodMigration may reuse the name (re-applying
+// the same manifest); taking that Pod for its replacement would adopt the member, or retire another member's Pod.
+// Nil when the member is not known, or the replacement does not exist or is being deleted.
 func ReplacementOf(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) *corev1.Pod {
+	ordinal, ok := OrdinalOf(m, pods)
+	if !ok {
+		return nil
+	}
+	name := ReplacementName(desired.MemberName(m.Spec.Group, ordinal), m)
 	for _, pod := range pods {
-		if pod.Labels[peapodv1alpha1.MigrationLabel] == m.Name && pod.DeletionTimestamp == nil {
+		if pod.Name == name && pod.Labels[peapodv1alpha1.MigrationLabel] == m.Name && pod.DeletionTimestamp == nil {
 			return pod
 		}
 	}
@@ -312,4 +322,21 @@ func setCondition(st *peapodv1alpha1.PodMigrationStatus, typ string, status bool
 		c.Status = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(&st.Conditions, c)
+}
+
+// SetAside returns the group's Pods without the replacements of the migrations given that are, or may still be,
+// in flight: those hold no member's identity for the plan until their migration ends. Only a migration's own
+// replacement (ReplacementOf) is set aside: a Pod that carries the migration's name from an earlier migration is
+// the member's Pod, and leaving it out would have the plan create a second Pod for the identity.
+func SetAside(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) []*corev1.Pod {
+	aside := map[*corev1.Pod]bool{}
+	for _, m := range migrations {
+		if !m.Active() {
+			continue
+		}
+		if replacement := ReplacementOf(m, pods); replacement != nil {
+			aside[replacement] = true
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(pods), func(pod *corev1.Pod) bool { return aside[pod] })
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -41,6 +42,18 @@ func replacement(m *peapodv1alpha1.PodMigration, node string) *pt.PodWrapper {
 	w := pt.MakeMemberPod("g", 1, "r").Name(ReplacementName("g-1", m)).Label(peapodv1alpha1.MigrationLabel, m.Name).Created(now)
 	w.Spec.NodeName = node
 	return w
+}
+
+// earlier is an earlier PodMigration of the same name, now gone, that moved member 1: its replacement is the
+// member's Pod now and still carries the migration label with the name.
+var earlier = &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "mv", Namespace: "default", UID: "uid-0"}}
+
+// migratedMember is member 1's Pod after the earlier migration: Ready on node a, labelled with the name "mv".
+func migratedMember() *corev1.Pod {
+	pod := pt.MakeMemberPod("g", 1, "r").Name(ReplacementName("g-1", earlier)).Label(peapodv1alpha1.MigrationLabel, "mv").
+		Ready(now.Add(-time.Hour)).Created(now.Add(-time.Hour)).Obj()
+	pod.Spec.NodeName = "a"
+	return pod
 }
 
 func unschedulable(w *pt.PodWrapper) *corev1.Pod {
@@ -127,6 +140,20 @@ func TestNext(t *testing.T) {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
 		},
+		"re-created under a used name: the earlier migration's replacement is the member, moved again": {
+			in: Input{Migration: move(1, nil)}, extra: []*corev1.Pod{migratedMember()}, noSource: true,
+			wantAction: CreateReplacement, wantPod: ReplacementName("g-1", earlier), wantPhase: peapodv1alpha1.MigrationRunning,
+		},
+		"re-created under a used name for another member: member 1's Pod is neither adopted nor retired": {
+			in:    Input{Migration: move(2, nil)},
+			extra: []*corev1.Pod{migratedMember(), member(2, "b")}, noSource: true,
+			wantAction: CreateReplacement, wantPod: "g-2", wantPhase: peapodv1alpha1.MigrationRunning,
+		},
+		"its replacement and the old Pod gone: a Pod that carries its name is not taken for its replacement": {
+			in:    Input{Migration: running(nil)},
+			extra: []*corev1.Pod{migratedMember()}, noSource: true,
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonSourceGone,
+		},
 		"the old Pod went away first: the replacement takes over": {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Obj()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: peapodv1alpha1.ReasonSourceGone,
@@ -157,6 +184,95 @@ func TestNext(t *testing.T) {
 			}
 			if step.Status.Phase == peapodv1alpha1.MigrationSucceeded && tc.wantReason == "Migrated" && step.Status.ReplacementReadyTime == nil {
 				t.Error("migrated, but no replacementReadyTime")
+			}
+		})
+	}
+}
+
+func TestReplacementOf(t *testing.T) {
+	mine := replacement(running(nil), "b").Obj()
+	cases := map[string]struct {
+		migration *peapodv1alpha1.PodMigration
+		pods      []*corev1.Pod
+		want      string
+	}{
+		"by the name from the migration's UID": {
+			migration: running(nil), pods: []*corev1.Pod{member(1, "a"), mine}, want: mine.Name,
+		},
+		"before the status names it (a manager died after creating it)": {
+			migration: move(1, nil), pods: []*corev1.Pod{member(1, "a"), mine}, want: mine.Name,
+		},
+		"a failed migration's, found from its status": {
+			migration: func() *peapodv1alpha1.PodMigration {
+				m := running(nil)
+				m.Status.Phase = peapodv1alpha1.MigrationFailed
+				return m
+			}(),
+			pods: []*corev1.Pod{member(1, "a"), mine}, want: mine.Name,
+		},
+		"not the Pod an earlier migration of the same name left with the label": {
+			migration: move(1, nil), pods: []*corev1.Pod{migratedMember()},
+		},
+		"not another member's Pod carrying the name": {
+			migration: move(2, nil), pods: []*corev1.Pod{migratedMember(), member(2, "b")},
+		},
+		"not a Pod with the name but without the migration's label": {
+			migration: running(nil), pods: []*corev1.Pod{member(1, "a"), pt.MakeMemberPod("g", 1, "r").Name(mine.Name).Obj()},
+		},
+		"not one being deleted": {
+			migration: running(nil), pods: []*corev1.Pod{member(1, "a"), replacement(running(nil), "b").Terminating().Obj()},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ""
+			if pod := ReplacementOf(tc.migration, tc.pods); pod != nil {
+				got = pod.Name
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ReplacementOf() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSetAside(t *testing.T) {
+	succeeded := running(nil)
+	succeeded.Status.Phase = peapodv1alpha1.MigrationSucceeded
+	cases := map[string]struct {
+		migrations []*peapodv1alpha1.PodMigration
+		pods       []*corev1.Pod
+		want       []string
+	}{
+		"an active migration's replacement is set aside": {
+			migrations: []*peapodv1alpha1.PodMigration{running(nil)},
+			pods:       []*corev1.Pod{member(0, "c"), member(1, "a"), replacement(running(nil), "b").Obj()},
+			want:       []string{"g-0", "g-1"},
+		},
+		"a migration re-created under a used name sets aside only its own replacement, never the member's Pod": {
+			migrations: []*peapodv1alpha1.PodMigration{running(nil)},
+			pods:       []*corev1.Pod{member(0, "c"), migratedMember(), replacement(running(nil), "b").Obj()},
+			want:       []string{"g-0", ReplacementName("g-1", earlier)},
+		},
+		"a re-created migration that has not started sets aside nothing": {
+			migrations: []*peapodv1alpha1.PodMigration{move(1, nil)},
+			pods:       []*corev1.Pod{member(0, "c"), migratedMember()},
+			want:       []string{"g-0", ReplacementName("g-1", earlier)},
+		},
+		"a finished migration's replacement is the member": {
+			migrations: []*peapodv1alpha1.PodMigration{succeeded},
+			pods:       []*corev1.Pod{member(0, "c"), replacement(succeeded, "b").Ready(now).Obj()},
+			want:       []string{"g-0", ReplacementName("g-1", succeeded)},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, pod := range SetAside(tc.migrations, tc.pods) {
+				got = append(got, pod.Name)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("SetAside() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
