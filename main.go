@@ -29,6 +29,7 @@ func main() {
 		burst                int
 		concurrency          int
 		maxMigrations        int
+		unhealthyThreshold   float64
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to "+
 		"(:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -42,6 +43,9 @@ func main() {
 	flag.IntVar(&concurrency, "podgroup-concurrency", 4, "PodGroups reconciled at once.")
 	flag.IntVar(&maxMigrations, "max-concurrent-migrations", 50, "Members moved off failed nodes at once across "+
 		"all PodGroups, so a zone outage does not become a storm; 0 means no cap.")
+	flag.Float64Var(&unhealthyThreshold, "unhealthy-node-threshold", 0.55, "Share of nodes, cluster-wide or in a zone, "+
+		"that may look unhealthy at once before failovers pause (as kube-controller-manager's --unhealthy-zone-threshold): "+
+		"so many silent nodes at once are likelier a control-plane or network fault than node deaths.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -80,6 +84,7 @@ func main() {
 		Client:                  mgr.GetClient(),
 		MaxConcurrentReconciles: concurrency,
 		MaxConcurrentMigrations: maxMigrations,
+		UnhealthyThreshold:      unhealthyThreshold,
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		log.Error(err, "unable to create controller", "controller", "PodGroup")

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/expectations"
 	"github.com/peapod-io/peapod/internal/metrics"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/status"
 )
 
@@ -51,6 +53,11 @@ type PodGroupReconciler struct {
 	MaxConcurrentMigrations int
 	// Failovers times node-failure replacements for the peapod_failover_duration_seconds metric.
 	Failovers *metrics.Failovers
+	// Observer holds what the manager saw of nodes, on its own clock: the evidence node verdicts rest on.
+	Observer *nodehealth.Observer
+	// UnhealthyThreshold is the share of unhealthy nodes (cluster-wide, or in a zone) at which failovers pause;
+	// 0 means nodehealth.DefaultUnhealthyThreshold.
+	UnhealthyThreshold float64
 
 	evictions evictionNotices
 }
@@ -100,6 +107,12 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, errors.Join(syncErr, err)
 	}
 	if syncErr != nil && !w.permanent {
+		if result.RequeueAfter > 0 {
+			// A timed look (a node's failure reaching `after`) must not wait for the error's backoff, which
+			// grows to minutes: the error is logged and the time kept.
+			logf.FromContext(ctx).Error(syncErr, "reconcile failed; looking again at the planned time", "after", result.RequeueAfter)
+			return result, nil
+		}
 		return ctrl.Result{}, syncErr
 	}
 	return result, nil
@@ -186,6 +199,12 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Failovers == nil {
 		r.Failovers = metrics.NewFailovers()
 	}
+	if r.Observer == nil {
+		r.Observer = nodehealth.NewObserver(r.Clock.Now())
+	}
+	if err := r.observeNodes(context.Background(), mgr.GetCache()); err != nil {
+		return err
+	}
 	metrics.Register()
 	byNode := func(o client.Object) []string {
 		if pod := o.(*corev1.Pod); pod.Spec.NodeName != "" {
@@ -201,8 +220,8 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexer.IndexField(context.Background(), &peapodv1alpha1.PodMigration{}, migrationGroupIndex, byGroup); err != nil {
 		return err
 	}
-	silentNodes := make(chan event.GenericEvent, 1024)
-	monitor := &leaseMonitor{r: r, events: silentNodes, silent: map[string]bool{}}
+	nodeChanges := make(chan event.GenericEvent, 1024)
+	monitor := &leaseMonitor{r: r, events: nodeChanges, silent: map[string]bool{}}
 	if err := mgr.Add(monitor); err != nil {
 		return err
 	}
@@ -211,7 +230,7 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.groupsOnNode(ctx, o.GetName())
 		})).
-		WatchesRawSource(source.Channel(silentNodes, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(source.Channel(nodeChanges, &handler.EnqueueRequestForObject{})).
 		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
 		Watches(&peapodv1alpha1.PodMigration{}, handler.EnqueueRequestsFromMapFunc(groupOfMigration)).
 		Owns(&corev1.Service{}).

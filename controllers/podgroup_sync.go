@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,6 +134,12 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Now:             w.now,
 	})
 	w.r.evictions.notice(p.AwaitingEviction, w.now)
+	w.problems = append(w.problems, describePaused(w.pods, nodes)...)
+	if len(p.Capped) > 0 {
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
+			"members %s wait to be replaced: the group moves at most %d members at once (spec.migration.maxConcurrentMigrations)",
+			podNames(p.Capped), maxMigrations(g))})
+	}
 	if len(p.AwaitingFencing) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing, Message: describeAwaitingFencing(p.AwaitingFencing, nodes)})
 	}
@@ -177,15 +184,34 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 	}
 	var errs []error
 	result := ctrl.Result{RequeueAfter: p.RequeueAfter}
+	confirmed := map[string]bool{}
+	var capped []string
 	for _, d := range p.Delete {
-		if d.Reason == plan.ReasonNodeFailed && !w.failoverStarted(d.Pod, nodes[d.Pod.Spec.NodeName]) {
-			// The cluster-wide cap is reached: look again soon.
-			result.RequeueAfter = time.Second
-			continue
+		if d.Reason == plan.ReasonNodeFailed {
+			node := d.Pod.Spec.NodeName
+			if _, read := confirmed[node]; !read {
+				confirmed[node] = w.r.confirmFailure(ctx, node, nodes[node], w.now)
+			}
+			if !confirmed[node] {
+				// A renewal the cache had not shown, or no view of the cluster: judge again from fresh evidence.
+				result.RequeueAfter = time.Second
+				continue
+			}
+			if !w.failoverStarted(d.Pod, nodes[node]) {
+				// The cluster-wide cap is reached: look again soon.
+				capped = append(capped, d.Pod.Name)
+				result.RequeueAfter = time.Second
+				continue
+			}
 		}
 		if err := w.deleteMember(ctx, d); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(capped) > 0 {
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
+			"members %s wait to be replaced: %d failovers are in flight across the cluster (--max-concurrent-migrations)",
+			strings.Join(capped, ", "), w.r.MaxConcurrentMigrations)})
 	}
 	for _, c := range p.Create {
 		if err := w.createMember(ctx, c); err != nil {
@@ -318,6 +344,30 @@ func maxMigrations(g *peapodv1alpha1.PodGroup) int {
 		return int(*m.MaxConcurrentMigrations)
 	}
 	return 0
+}
+
+// describePaused says which members are not replaced because failovers pause, and why, once per reason.
+func describePaused(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) []status.Problem {
+	members := map[string][]*corev1.Pod{}
+	for _, pod := range pods {
+		if why := nodes[pod.Spec.NodeName].Paused; why != "" && pod.Spec.NodeName != "" {
+			members[why] = append(members[why], pod)
+		}
+	}
+	var out []status.Problem
+	for why, held := range members {
+		out = append(out, status.Problem{Reason: status.ReasonFailoverPaused, Message: why + "; members held: " + podNames(held)})
+	}
+	return out
+}
+
+func podNames(pods []*corev1.Pod) string {
+	names := make([]string, 0, len(pods))
+	for _, pod := range pods {
+		names = append(names, pod.Name+" on "+pod.Spec.NodeName)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
 }
 
 func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -31,6 +33,13 @@ var (
 		Name: "peapod_members_awaiting_fencing",
 		Help: "Members on failed nodes that wait for the node to be fenced (fencing: Required).",
 	}, []string{"namespace", "group"})
+
+	// FailoverPaused is 1 while failovers stop because too much of the cluster looks unhealthy at once: for the
+	// whole cluster (zone "") or for one zone.
+	FailoverPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "peapod_failover_paused",
+		Help: "1 while failovers are paused because too many nodes look unhealthy at once, cluster-wide (zone \"\") or in a zone.",
+	}, []string{"zone"})
 )
 
 var registerOnce sync.Once
@@ -38,7 +47,7 @@ var registerOnce sync.Once
 // Register adds the metrics to controller-runtime's registry (once per process).
 func Register() {
 	registerOnce.Do(func() {
-		ctrlmetrics.Registry.MustRegister(FailoverDuration, Replacements, AwaitingFencing)
+		ctrlmetrics.Registry.MustRegister(FailoverDuration, Replacements, AwaitingFencing, FailoverPaused)
 	})
 }
 
@@ -50,9 +59,12 @@ type Failovers struct {
 }
 
 type failover struct {
-	since   time.Time
-	fencing string
-	oldUID  types.UID
+	since time.Time
+	// admitted is when the failover took its slot: the slot's age is counted from it, not from the failure (a
+	// late fence or a long manager outage would otherwise purge fresh entries and stop the cap capping).
+	admitted time.Time
+	fencing  string
+	oldUID   types.UID
 }
 
 // NewFailovers returns an empty tracker.
@@ -69,7 +81,7 @@ func (f *Failovers) TryStart(member string, oldUID types.UID, since time.Time, f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for m, fo := range f.pending {
-		if now.Sub(fo.since) > pendingLimit {
+		if now.Sub(fo.admitted) > pendingLimit {
 			delete(f.pending, m)
 			Replacements.WithLabelValues("NodeFailed", "abandoned").Inc()
 		}
@@ -80,7 +92,7 @@ func (f *Failovers) TryStart(member string, oldUID types.UID, since time.Time, f
 	if limit > 0 && len(f.pending) >= limit {
 		return false
 	}
-	f.pending[member] = failover{since: since, fencing: fencing, oldUID: oldUID}
+	f.pending[member] = failover{since: since, admitted: now, fencing: fencing, oldUID: oldUID}
 	return true
 }
 
@@ -92,4 +104,21 @@ func (f *Failovers) Ready(member string, uid types.UID, now time.Time) {
 		FailoverDuration.WithLabelValues(fo.fencing).Observe(now.Sub(fo.since).Seconds())
 		delete(f.pending, member)
 	}
+}
+
+// SetFailoverPaused publishes a disruption state: the cluster-wide gauge and one per zone that is paused (zones
+// no longer paused drop to 0).
+func SetFailoverPaused(d nodehealth.Disruption) {
+	FailoverPaused.Reset()
+	FailoverPaused.WithLabelValues("").Set(boolGauge(d.Cluster))
+	for _, zone := range d.Zones {
+		FailoverPaused.WithLabelValues(zone).Set(1)
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 )
@@ -28,6 +27,9 @@ type Verdict struct {
 	RequeueAfter time.Duration
 	// Draining says the node is healthy but being emptied: cordoned, or marked for removal by an autoscaler.
 	Draining bool
+	// Paused says why replacing the node's members is held back although its silence says they should be:
+	// too much of the cluster looks unhealthy at once (see Disruption).
+	Paused string
 	// NoExecute are the node's NoExecute taints: Kubernetes' taint eviction deletes, by name, the Pods that do
 	// not tolerate them.
 	NoExecute []corev1.Taint
@@ -39,14 +41,16 @@ var drainTaints = []string{"ToBeDeletedByClusterAutoscaler", "karpenter.sh/disru
 // OutOfServiceTaint is the taint an administrator (or a fencing agent) puts on a node known to be powered off.
 const OutOfServiceTaint = "node.kubernetes.io/out-of-service"
 
-// Judge decides about a node. node is nil when the Node object is gone; lease is nil when the node has none.
-func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, fencingRequired bool, now time.Time) Verdict {
+// Judge decides about a node from what the manager observed of it. node is nil when a live read said the Node
+// is gone. A blind observer judges nobody failed but fenced and deleted nodes: their fate was declared, not
+// inferred from silence.
+func Judge(node *corev1.Node, ev Evidence, after time.Duration, fencingRequired bool, now time.Time) Verdict {
 	if node == nil {
-		return Verdict{Replace: true, Unhealthy: true, Reason: "NodeDeleted", Since: leaseSilentSince(lease, now)}
+		return Verdict{Replace: true, Unhealthy: true, Reason: ReasonNodeDeleted, Since: ev.HeardAt}
 	}
-	since, reason, ok := failingSince(node, lease, now)
+	since, reason, ok := failingSince(node, ev, now)
 	if fenced(node) {
-		return Verdict{Replace: true, Unhealthy: true, Reason: "OutOfService", Since: since, NoExecute: noExecute(node)}
+		return Verdict{Replace: true, Unhealthy: true, Reason: ReasonOutOfService, Since: since, NoExecute: noExecute(node)}
 	}
 	if !ok {
 		return Verdict{Draining: draining(node)}
@@ -59,6 +63,21 @@ func Judge(node *corev1.Node, lease *coordinationv1.Lease, after time.Duration, 
 		return Verdict{AwaitFencing: true, Unhealthy: true, Reason: reason, Since: since}
 	}
 	return Verdict{Replace: true, Unhealthy: true, Reason: reason, Since: since, NoExecute: noExecute(node)}
+}
+
+// Reasons a node is judged failed.
+const (
+	ReasonLeaseExpired = "LeaseExpired"
+	ReasonNotReady     = "NotReady"
+	ReasonUnreachable  = "Unreachable"
+	ReasonOutOfService = "OutOfService"
+	ReasonNodeDeleted  = "NodeDeleted"
+)
+
+// Declared says the verdict rests on what an administrator or a fencing agent declared (an out-of-service taint,
+// a deleted Node), not on silence the manager inferred.
+func (v Verdict) Declared() bool {
+	return v.Reason == ReasonOutOfService || v.Reason == ReasonNodeDeleted
 }
 
 // EvictionPending says Kubernetes' taint eviction is about to delete the Pod: the node has a NoExecute taint the
@@ -95,53 +114,25 @@ func noExecute(node *corev1.Node) []corev1.Taint {
 	return out
 }
 
-// failingSince is the earliest moment from which a failure signal has held: the last Lease renewal (or, with no
-// Lease, the last heartbeat in the Ready condition), Ready False/Unknown, or the not-ready/unreachable taint.
-func failingSince(node *corev1.Node, lease *coordinationv1.Lease, now time.Time) (time.Time, string, bool) {
+// failingSince is the earliest moment, as the manager observed it, from which a failure signal has held: the
+// last Lease renewal it saw, or the first time it saw the Node not Ready (the controller-manager's verdict).
+func failingSince(node *corev1.Node, ev Evidence, now time.Time) (time.Time, string, bool) {
+	if ev.Blind {
+		return time.Time{}, "", false
+	}
 	var since time.Time
 	var reason string
-	consider := func(t time.Time, why string) {
-		if !t.IsZero() && (since.IsZero() || t.Before(since)) {
-			since, reason = t, why
-		}
+	if ev.Silent(now) {
+		since, reason = ev.HeardAt, ReasonLeaseExpired
 	}
-	ready := readyCondition(node)
-	if lease != nil && lease.Spec.RenewTime != nil && Silent(lease, now) {
-		consider(lease.Spec.RenewTime.Time, "LeaseExpired")
-	}
-	if ready != nil && ready.Status != corev1.ConditionTrue {
-		consider(ready.LastTransitionTime.Time, "NotReady")
-	}
-	for _, t := range node.Spec.Taints {
-		if (t.Key == corev1.TaintNodeUnreachable || t.Key == corev1.TaintNodeNotReady) && t.TimeAdded != nil {
-			why := "NotReady"
-			if t.Key == corev1.TaintNodeUnreachable {
-				why = "Unreachable"
-			}
-			consider(t.TimeAdded.Time, why)
+	if ready := readyCondition(node); ready != nil && ready.Status != corev1.ConditionTrue && !ev.NotReadySince.IsZero() &&
+		(since.IsZero() || ev.NotReadySince.Before(since)) {
+		since, reason = ev.NotReadySince, ReasonNotReady
+		if ready.Status == corev1.ConditionUnknown {
+			reason = ReasonUnreachable
 		}
 	}
 	return since, reason, !since.IsZero()
-}
-
-// Silent says a node has missed its Lease renewals: it renews every quarter of the Lease duration (10 s of 40 s
-// by default), so one and a half intervals without a renewal is more than jitter.
-func Silent(lease *coordinationv1.Lease, now time.Time) bool {
-	if lease.Spec.RenewTime == nil {
-		return false
-	}
-	duration := 40 * time.Second
-	if lease.Spec.LeaseDurationSeconds != nil {
-		duration = time.Duration(*lease.Spec.LeaseDurationSeconds) * time.Second
-	}
-	return now.Sub(lease.Spec.RenewTime.Time) > duration/4*3/2
-}
-
-func leaseSilentSince(lease *coordinationv1.Lease, now time.Time) time.Time {
-	if lease != nil && lease.Spec.RenewTime != nil && Silent(lease, now) {
-		return lease.Spec.RenewTime.Time
-	}
-	return time.Time{}
 }
 
 func fenced(node *corev1.Node) bool {

@@ -83,6 +83,8 @@ type Plan struct {
 	// AwaitingEviction lists the members on failed nodes left for a moment to Kubernetes' taint eviction, which
 	// deletes by name: replaced first, the replacement is what it would delete.
 	AwaitingEviction []*corev1.Pod
+	// Capped lists the members on failed nodes that the group's maxConcurrentMigrations holds back for now.
+	Capped []*corev1.Pod
 	// RequeueAfter is when something changes without any event (a member reaching minReadySeconds, a node's
 	// failure lasting long enough).
 	RequeueAfter time.Duration
@@ -141,7 +143,8 @@ func Make(in Input) Plan {
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonFailed})
 		}
 	}
-	p.Delete = append(p.Delete, in.migrations(byOrdinal, failed)...)
+	replace, capped := in.migrations(byOrdinal, failed)
+	p.Delete, p.Capped = append(p.Delete, replace...), capped
 	for ordinal := range in.Replicas {
 		if _, exists := byOrdinal[ordinal]; !exists {
 			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.revisionFor(ordinal)})
@@ -166,9 +169,11 @@ func Make(in Input) Plan {
 }
 
 // migrations picks the members on failed nodes to replace now: all of them, or with MaxMigrations as many as
-// the cap leaves after the replacements still in flight (members with no Pod, or a Pod not Ready yet, that are
-// not on a failed node themselves).
-func (in Input) migrations(byOrdinal map[int]*corev1.Pod, failed []*corev1.Pod) []Deletion {
+// the cap leaves after the replacements still in flight (members with no Pod, or with a Pod created less than
+// StuckAfter ago that is not Ready yet, not on a failed node themselves). A member whose Pod never becomes Ready
+// (crash-looping, unschedulable) stops counting after StuckAfter, so it cannot hold the group's failovers for
+// ever. capped lists the members held back.
+func (in Input) migrations(byOrdinal map[int]*corev1.Pod, failed []*corev1.Pod) (replace []Deletion, capped []*corev1.Pod) {
 	slices.SortFunc(failed, compareOrdinalsDesc)
 	budget := len(failed)
 	if in.MaxMigrations > 0 {
@@ -179,18 +184,21 @@ func (in Input) migrations(byOrdinal map[int]*corev1.Pod, failed []*corev1.Pod) 
 		inFlight := 0
 		for ordinal := range in.Replicas {
 			pod := byOrdinal[ordinal]
-			if pod == nil || (!onFailed[pod.Name] && !Ready(pod)) {
+			if pod == nil || (!onFailed[pod.Name] && !Ready(pod) && in.Now.Sub(pod.CreationTimestamp.Time) < StuckAfter) {
 				inFlight++
 			}
 		}
 		budget = min(budget, max(in.MaxMigrations-inFlight, 0))
 	}
-	out := make([]Deletion, 0, budget)
+	replace = make([]Deletion, 0, budget)
 	for _, pod := range failed[:budget] {
-		out = append(out, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
+		replace = append(replace, Deletion{Pod: pod, Reason: ReasonNodeFailed, Force: true})
 	}
-	return out
+	return replace, failed[budget:]
 }
+
+// StuckAfter is how long a replacement that is not Ready counts as a failover in flight against a cap.
+const StuckAfter = 10 * time.Minute
 
 // revisionFor is the revision a new member gets: members below the partition keep the current revision.
 func (in Input) revisionFor(ordinal int) string {

@@ -22,6 +22,7 @@ type summary struct {
 	Create          []Creation
 	Delete          []string
 	AwaitingFencing []string
+	Capped          []string
 	RequeueAfter    time.Duration
 }
 
@@ -36,6 +37,9 @@ func summarize(p Plan) summary {
 	}
 	for _, pod := range p.AwaitingFencing {
 		s.AwaitingFencing = append(s.AwaitingFencing, pod.Name)
+	}
+	for _, pod := range p.Capped {
+		s.Capped = append(s.Capped, pod.Name)
 	}
 	return s
 }
@@ -156,13 +160,19 @@ func TestMake(t *testing.T) {
 			in: Input{Replicas: 4, UpdateRevision: "a", MaxUnavailable: 1, MaxMigrations: 1,
 				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("dead", ready(2)), on("dead", ready(3))},
 				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
-			want: summary{Delete: []string{"g-3:NodeFailed!"}},
+			want: summary{Delete: []string{"g-3:NodeFailed!"}, Capped: []string{"g-2", "g-1"}},
 		},
 		"maxConcurrentMigrations: the cap is spent on a replacement still starting": {
 			in: Input{Replicas: 3, UpdateRevision: "a", MaxUnavailable: 1, MaxMigrations: 1,
-				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("n2", pt.MakeMemberPod("g", 2, "a").Obj())},
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("n2", pt.MakeMemberPod("g", 2, "a").Created(now.Add(-time.Minute)).Obj())},
 				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
-			want: summary{},
+			want: summary{Capped: []string{"g-1"}},
+		},
+		"maxConcurrentMigrations: a member not Ready for longer than StuckAfter does not hold the cap": {
+			in: Input{Replicas: 3, UpdateRevision: "a", MaxUnavailable: 1, MaxMigrations: 1,
+				Pods:  []*corev1.Pod{on("n1", ready(0)), on("dead", ready(1)), on("n2", pt.MakeMemberPod("g", 2, "a").Created(now.Add(-StuckAfter)).Obj())},
+				Nodes: map[string]nodehealth.Verdict{"dead": {Replace: true, Unhealthy: true}}},
+			want: summary{Delete: []string{"g-1:NodeFailed!"}},
 		},
 		"a member on a node awaiting fencing stays, and is reported": {
 			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,

@@ -1,0 +1,106 @@
+package nodehealth
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ZoneLabel is the well-known label that names a node's zone.
+const ZoneLabel = "topology.kubernetes.io/zone"
+
+// DefaultUnhealthyThreshold is the share of unhealthy nodes at which failover stops, Kubernetes' own
+// --unhealthy-zone-threshold.
+const DefaultUnhealthyThreshold = 0.55
+
+// NodeState is one node as the disruption assessment sees it.
+type NodeState struct {
+	Name      string
+	Zone      string
+	Unhealthy bool
+}
+
+// Disruption says where failovers stop because too much of the cluster looks unhealthy at once, as the node
+// lifecycle controller's zone states do (ComputeZoneState): a zone is fully disrupted when all its nodes look
+// unhealthy and partially when more than two and at least the threshold's share do. When every zone is fully
+// disrupted, or the whole cluster is partially, the fault is likelier the observer's (a control-plane outage, a
+// network split around the manager) and no member is replaced anywhere; in a partially disrupted zone none is
+// replaced there. A zone that is wholly down while others are healthy is a real zone outage: its members move.
+type Disruption struct {
+	Threshold float64
+	// Cluster says failovers stop everywhere.
+	Cluster bool
+	// Zones are the zones, other than that, where failovers stop.
+	Zones []string
+	// Unhealthy and Total count the nodes cluster-wide.
+	Unhealthy, Total int
+	zones            map[string]zoneCount
+}
+
+type zoneCount struct{ unhealthy, total int }
+
+// Assess computes the disruption state of the cluster.
+func Assess(nodes []NodeState, threshold float64) Disruption {
+	d := Disruption{Threshold: threshold, zones: map[string]zoneCount{}}
+	for _, n := range nodes {
+		z := d.zones[n.Zone]
+		z.total++
+		d.Total++
+		if n.Unhealthy {
+			z.unhealthy++
+			d.Unhealthy++
+		}
+		d.zones[n.Zone] = z
+	}
+	allFull := len(d.zones) > 0
+	for name, z := range d.zones {
+		full, partial := z.state(threshold)
+		allFull = allFull && full
+		if partial {
+			d.Zones = append(d.Zones, name)
+		}
+	}
+	d.Cluster = allFull || partiallyDisrupted(d.Unhealthy, d.Total, threshold)
+	slices.Sort(d.Zones)
+	return d
+}
+
+func (z zoneCount) state(threshold float64) (full, partial bool) {
+	if z.unhealthy > 0 && z.unhealthy == z.total {
+		return true, false
+	}
+	return false, partiallyDisrupted(z.unhealthy, z.total, threshold)
+}
+
+func partiallyDisrupted(unhealthy, total int, threshold float64) bool {
+	return unhealthy > 2 && float64(unhealthy) >= threshold*float64(total)
+}
+
+// Paused says whether failovers off a node in zone stop, and why, with the figures.
+func (d Disruption) Paused(zone string) (bool, string) {
+	if d.Cluster {
+		return true, fmt.Sprintf("failover paused: %d of %d nodes look unhealthy at once (threshold %.0f%%); the fault is likelier "+
+			"the control plane's or the network's than the nodes', so peapod replaces no member until fewer do (fenced nodes excepted)",
+			d.Unhealthy, d.Total, d.Threshold*100)
+	}
+	if slices.Contains(d.Zones, zone) {
+		z := d.zones[zone]
+		return true, fmt.Sprintf("failover paused in zone %s: %d of its %d nodes look unhealthy at once (threshold %.0f%%); "+
+			"peapod replaces no member there until fewer do (fenced nodes excepted)", zone, z.unhealthy, z.total, d.Threshold*100)
+	}
+	return false, ""
+}
+
+// Active says failovers stop anywhere.
+func (d Disruption) Active() bool { return d.Cluster || len(d.Zones) > 0 }
+
+// String names the state for logs and events.
+func (d Disruption) String() string {
+	switch {
+	case d.Cluster:
+		return fmt.Sprintf("cluster: %d of %d nodes unhealthy", d.Unhealthy, d.Total)
+	case len(d.Zones) > 0:
+		return "zones " + strings.Join(d.Zones, ", ")
+	}
+	return "normal"
+}
