@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -134,7 +135,9 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Now:             w.now,
 	})
 	w.r.evictions.notice(p.AwaitingEviction, w.now)
-	w.problems = append(w.problems, describePaused(w.pods, nodes)...)
+	paused := describePaused(w.pods, nodes)
+	w.problems = append(w.problems, paused...)
+	w.recordPause(paused)
 	if len(p.Capped) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
 			"members %s wait to be replaced: the group moves at most %d members at once (spec.migration.maxConcurrentMigrations)",
@@ -344,6 +347,21 @@ func maxMigrations(g *peapodv1alpha1.PodGroup) int {
 		return int(*m.MaxConcurrentMigrations)
 	}
 	return 0
+}
+
+// recordPause tells, as an event on the group, when its failovers pause and when they resume.
+func (w *reconcileWork) recordPause(paused []status.Problem) {
+	was := false
+	if c := meta.FindStatusCondition(w.group.Status.Conditions, status.ConditionDegraded); c != nil {
+		was = strings.Contains(c.Message, nodehealth.PausedPrefix)
+	}
+	switch {
+	case len(paused) > 0 && !was:
+		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeWarning, status.ReasonFailoverPaused, "Failover", "%s", paused[0].Message)
+	case len(paused) == 0 && was:
+		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeNormal, "FailoverResumed", "Failover",
+			"Failovers resumed: few enough nodes look unhealthy")
+	}
 }
 
 // describePaused says which members are not replaced because failovers pause, and why, once per reason.

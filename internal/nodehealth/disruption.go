@@ -76,16 +76,19 @@ func partiallyDisrupted(unhealthy, total int, threshold float64) bool {
 	return unhealthy > 2 && float64(unhealthy) >= threshold*float64(total)
 }
 
+// PausedPrefix starts every message that says failovers are paused.
+const PausedPrefix = "failover paused"
+
 // Paused says whether failovers off a node in zone stop, and why, with the figures.
 func (d Disruption) Paused(zone string) (bool, string) {
 	if d.Cluster {
-		return true, fmt.Sprintf("failover paused: %d of %d nodes look unhealthy at once (threshold %.0f%%); the fault is likelier "+
+		return true, fmt.Sprintf(PausedPrefix+": %d of %d nodes look unhealthy at once (threshold %.0f%%); the fault is likelier "+
 			"the control plane's or the network's than the nodes', so peapod replaces no member until fewer do (fenced nodes excepted)",
 			d.Unhealthy, d.Total, d.Threshold*100)
 	}
 	if slices.Contains(d.Zones, zone) {
 		z := d.zones[zone]
-		return true, fmt.Sprintf("failover paused in zone %s: %d of its %d nodes look unhealthy at once (threshold %.0f%%); "+
+		return true, fmt.Sprintf(PausedPrefix+" in zone %s: %d of its %d nodes look unhealthy at once (threshold %.0f%%); "+
 			"peapod replaces no member there until fewer do (fenced nodes excepted)", zone, z.unhealthy, z.total, d.Threshold*100)
 	}
 	return false, ""
