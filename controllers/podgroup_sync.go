@@ -22,6 +22,7 @@ import (
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/metrics"
+	"github.com/peapod-io/peapod/internal/migration"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/internal/status"
@@ -119,6 +120,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	w.problems = append(w.problems, stuckMigrations(migrations)...)
 	w.allPods, w.pods = w.pods, members
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),
@@ -347,6 +349,26 @@ func maxMigrations(g *peapodv1alpha1.PodGroup) int {
 		return int(*m.MaxConcurrentMigrations)
 	}
 	return 0
+}
+
+// stuckMigrations says which members' moves wait for room (a drain blocked until a node has room for the
+// replacement), with the scheduler's word: the group is Degraded while they wait, not only the PodMigration.
+func stuckMigrations(migrations []*peapodv1alpha1.PodMigration) []status.Problem {
+	var out []status.Problem
+	for _, m := range migrations {
+		c := meta.FindStatusCondition(m.Status.Conditions, peapodv1alpha1.MigrationReplacementReady)
+		if !m.Active() || c == nil || c.Status != metav1.ConditionFalse || c.Reason != peapodv1alpha1.ReasonWaitingForCapacity {
+			continue
+		}
+		member := "?"
+		if m.Status.Member != nil {
+			member = desired.MemberName(m.Spec.Group, int(*m.Status.Member))
+		}
+		out = append(out, status.Problem{Reason: status.ReasonWaitingForCapacity, Message: fmt.Sprintf(
+			"member %s cannot move off node %s (PodMigration %s, %s): %s", member, m.Status.SourceNode, m.Name,
+			migration.ReasonOf(m), c.Message)})
+	}
+	return out
 }
 
 // recordPause tells, as an event on the group, when its failovers pause and when they resume.

@@ -228,23 +228,35 @@ type RollingUpdate struct {
 	Partition *int32 `json:"partition,omitempty"`
 }
 
-// SpreadPolicy says over what the members are spread.
-// +kubebuilder:validation:Enum=None;Node;Zone
+// SpreadPolicy says over what the members are spread, and how strictly.
+// +kubebuilder:validation:Enum=None;Node;Zone;OnePerNode;OnePerZone
 type SpreadPolicy string
 
 const (
 	// SpreadNone places members wherever the scheduler likes.
 	SpreadNone SpreadPolicy = "None"
-	// SpreadNode puts members on distinct nodes where possible (max skew 1 over kubernetes.io/hostname).
+	// SpreadNode spreads members evenly over the nodes they may use: the member counts of two nodes differ by at
+	// most one (max skew 1 over kubernetes.io/hostname). Two members may share a node when there are fewer usable
+	// nodes than members, e.g. while one is drained.
 	SpreadNode SpreadPolicy = "Node"
-	// SpreadZone spreads members over zones (max skew 1 over topology.kubernetes.io/zone).
+	// SpreadZone spreads members evenly over zones (max skew 1 over topology.kubernetes.io/zone).
 	SpreadZone SpreadPolicy = "Zone"
+	// SpreadOnePerNode allows at most one member per node (required pod anti-affinity on kubernetes.io/hostname),
+	// so losing a node never loses two members: a member with no free node stays Pending, and a drain waits for a
+	// free node rather than co-locating two members.
+	SpreadOnePerNode SpreadPolicy = "OnePerNode"
+	// SpreadOnePerZone allows at most one member per zone (required pod anti-affinity on
+	// topology.kubernetes.io/zone), with the same waiting.
+	SpreadOnePerZone SpreadPolicy = "OnePerZone"
 )
 
 // Placement spreads the members.
 type Placement struct {
-	// spread is None, Node or Zone; it becomes a topology spread constraint on every member, added to the
-	// template's own.
+	// spread is how members are placed relative to each other: None; Node or Zone to spread them evenly (max
+	// skew 1: a topology spread constraint, added to the template's own; members may share a node or zone when
+	// there are fewer than members); OnePerNode or OnePerZone for at most one member per node or zone (a required
+	// pod anti-affinity: members wait Pending, and drains wait, rather than share). Only OnePerNode guarantees
+	// that a node failure or drain never takes two members at once.
 	// +kubebuilder:default=None
 	// +optional
 	Spread SpreadPolicy `json:"spread,omitempty"`

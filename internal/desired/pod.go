@@ -37,7 +37,7 @@ func MemberPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int) *corev1.Pod
 	for i := range spec.Containers {
 		wire(&spec.Containers[i], env, shape.Env, mounts)
 	}
-	spec.TopologySpreadConstraints = append(spec.TopologySpreadConstraints, spreadConstraints(g.Name, shape.Placement)...)
+	place(&spec, g.Name, shape.Placement)
 
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -89,30 +89,4 @@ func memberMounts(shared []peapodv1alpha1.SharedVolume) []corev1.VolumeMount {
 	return append(mounts, corev1.VolumeMount{
 		Name: peapodv1alpha1.PeersVolumeName, MountPath: peapodv1alpha1.PeersMountPath, ReadOnly: true,
 	})
-}
-
-func spreadConstraints(group string, placement *peapodv1alpha1.Placement) []corev1.TopologySpreadConstraint {
-	if placement == nil {
-		return nil
-	}
-	var key string
-	switch placement.Spread {
-	case peapodv1alpha1.SpreadNode:
-		key = corev1.LabelHostname
-	case peapodv1alpha1.SpreadZone:
-		key = corev1.LabelTopologyZone
-	default:
-		return nil
-	}
-	// Hard spreading, over the nodes a member may use: cordoned, tainted and unselected nodes do not count, so a
-	// dead or drained node never blocks a replacement.
-	honor := corev1.NodeInclusionPolicyHonor
-	return []corev1.TopologySpreadConstraint{{
-		MaxSkew:            1,
-		TopologyKey:        key,
-		WhenUnsatisfiable:  corev1.DoNotSchedule,
-		LabelSelector:      &metav1.LabelSelector{MatchLabels: SelectorLabels(group)},
-		NodeAffinityPolicy: &honor,
-		NodeTaintsPolicy:   &honor,
-	}}
 }

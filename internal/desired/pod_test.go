@@ -116,6 +116,20 @@ func TestMemberPod(t *testing.T) {
 				return pod
 			},
 		},
+		"one per node becomes a required pod anti-affinity over the group's Pods": {
+			group:   pt.MakePodGroup("web", "ns").Replicas(2).Spread(peapodv1alpha1.SpreadOnePerNode).Obj(),
+			ordinal: 1,
+			want: func(rev string) *corev1.Pod {
+				pod := plainMember("1", rev)
+				pod.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+					RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+						LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"peapod.io/group": "web"}},
+						TopologyKey:   "kubernetes.io/hostname",
+					}},
+				}}
+				return pod
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
