@@ -36,7 +36,10 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	if pdb := desired.DisruptionBudget(g, owner); pdb != nil {
+	if pdb := desired.DisruptionBudget(g, owner, w.migrationsRunning); w.migrationsRunning < 0 {
+		// The group's migrations are not known this time: a budget without them would let a drain evict a
+		// Ready member while another moves.
+	} else if pdb != nil {
 		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, *pdb.Name, pdb, pdb.WithAnnotations); err != nil {
 			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
 		}

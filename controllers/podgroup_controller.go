@@ -101,7 +101,7 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, err
 	}
 
-	w := &reconcileWork{r: r, group: &group, pods: pods, now: r.Clock.Now()}
+	w := &reconcileWork{r: r, group: &group, pods: pods, now: r.Clock.Now(), migrationsRunning: -1}
 	result, syncErr := w.sync(ctx)
 	if err := r.writeStatus(ctx, w, syncErr); err != nil {
 		return ctrl.Result{}, errors.Join(syncErr, err)

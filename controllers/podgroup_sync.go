@@ -47,6 +47,9 @@ type reconcileWork struct {
 	verdicts map[string]nodehealth.Verdict
 	// avoidNodes are failed nodes new members must not be scheduled to; nil until first needed (nodesToAvoid).
 	avoidNodes []string
+	// migrationsRunning counts the group's migrations in flight after this reconcile's steps, each with a
+	// replacement Pod: the disruption budget adds them. -1 until known.
+	migrationsRunning int
 	// problems are the reasons the group is Degraded found so far, for the status.
 	problems []status.Problem
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
@@ -121,6 +124,12 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		errs = append(errs, err)
 	}
 	w.problems = append(w.problems, stuckMigrations(migrations)...)
+	w.migrationsRunning = 0
+	for _, m := range migrations {
+		if m.Active() && m.Status.Phase == peapodv1alpha1.MigrationRunning {
+			w.migrationsRunning++
+		}
+	}
 	w.allPods, w.pods = w.pods, members
 	p := plan.Make(plan.Input{
 		Replicas:        desired.Replicas(g),

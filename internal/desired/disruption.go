@@ -17,11 +17,15 @@ func DisruptionBudgetName(group string) string { return group }
 // eviction finds the old Pod gone once the replacement is Ready. Members that are not Ready may always be evicted
 // (unhealthyPodEvictionPolicy AlwaysAllow): a crashing member never blocks a drain. Nil when drains evict.
 //
+// The budget counts members, not Pods: during a migration a member has two healthy Pods, so minAvailable is the
+// replica count plus the migrations running, or a concurrent drain of another node could evict a Ready member
+// outright while the budget counted the replacement for it.
+//
 // minAvailable is the replica count, not maxUnavailable 0: an integer minAvailable is the one form the disruption
 // controller computes from the Pods alone, without resolving the group's scale subresource. With maxUnavailable 0
 // the simulated cluster's controller-manager (v1.37.2) never processed the budget (observedGeneration stayed 0).
-func DisruptionBudget(g *peapodv1alpha1.PodGroup,
-	owner *metav1ac.OwnerReferenceApplyConfiguration) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
+func DisruptionBudget(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration,
+	migrationsRunning int) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
 	if DrainPolicyOf(g) != peapodv1alpha1.DrainMigrate {
 		return nil
 	}
@@ -29,7 +33,7 @@ func DisruptionBudget(g *peapodv1alpha1.PodGroup,
 		WithLabels(SelectorLabels(g.Name)).
 		WithOwnerReferences(owner).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
-			WithMinAvailable(intstr.FromInt(Replicas(g))).
+			WithMinAvailable(intstr.FromInt(Replicas(g) + max(migrationsRunning, 0))).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(g.Name))).
 			WithUnhealthyPodEvictionPolicy(policyv1.AlwaysAllow))
 }
