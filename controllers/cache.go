@@ -52,8 +52,12 @@ func slimPod(obj any) (any, error) {
 	conditions := only(pod.Status.Conditions, func(c corev1.PodCondition) bool {
 		return c.Type == corev1.PodReady || c.Type == corev1.PodScheduled
 	})
+	meta := slimMeta(pod)
+	if avoided, found := pod.Annotations[peapodv1alpha1.AvoidedNodesAnnotation]; found {
+		meta.Annotations = map[string]string{peapodv1alpha1.AvoidedNodesAnnotation: avoided}
+	}
 	return &corev1.Pod{
-		ObjectMeta: slimMeta(pod),
+		ObjectMeta: meta,
 		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName, Tolerations: pod.Spec.Tolerations},
 		Status: corev1.PodStatus{
 			Phase:      pod.Status.Phase,

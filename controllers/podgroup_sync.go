@@ -131,7 +131,15 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		}
 	}
 	w.allPods, w.pods = w.pods, members
+	var avoiding []string
+	if slices.ContainsFunc(w.pods, plan.NeedsAvoiding) {
+		if avoiding, err = w.nodesToAvoid(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	p := plan.Make(plan.Input{
+		Avoiding:        avoiding,
+		AvoidingKnown:   avoiding != nil,
 		Replicas:        desired.Replicas(g),
 		UpdateRevision:  w.updateRevision,
 		CurrentRevision: w.currentRevision,

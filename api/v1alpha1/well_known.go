@@ -20,6 +20,10 @@ const (
 	// unchanged group costs no write.
 	AppliedHashAnnotation = "peapod.io/applied-hash"
 
+	// AvoidedNodesAnnotation on a member Pod lists, comma-separated, the failed nodes its node affinity keeps it
+	// off, so a Pod still Pending once they are healthy again is recreated without them.
+	AvoidedNodesAnnotation = "peapod.io/avoided-nodes"
+
 	// FieldOwner is peapod's field manager for server-side apply.
 	FieldOwner = "peapod"
 )

@@ -2,8 +2,11 @@ package desired
 
 import (
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 )
 
 // AvoidNodes keeps a Pod off the given nodes by adding `metadata.name NotIn [node]` for each node to every
@@ -11,11 +14,26 @@ import (
 // requirement, and requirements within a term are ANDed). A replacement needs it: the scheduler still thinks
 // a silent node is fine until the controller-manager taints it, 50 s after its last heartbeat by default.
 func AvoidNodes(pod *corev1.Pod, nodes []string) {
+	sorted := slices.Sorted(slices.Values(nodes))
 	avoid := make([]corev1.NodeSelectorRequirement, 0, len(nodes))
-	for _, node := range slices.Sorted(slices.Values(nodes)) {
+	for _, node := range sorted {
 		avoid = append(avoid, corev1.NodeSelectorRequirement{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: []string{node}})
 	}
 	requireFields(pod, avoid)
+	if len(sorted) > 0 {
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[peapodv1alpha1.AvoidedNodesAnnotation] = strings.Join(sorted, ",")
+	}
+}
+
+// AvoidedNodes are the nodes AvoidNodes kept a Pod off.
+func AvoidedNodes(pod *corev1.Pod) []string {
+	if v := pod.Annotations[peapodv1alpha1.AvoidedNodesAnnotation]; v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 // RequireNode lets a Pod be scheduled to one node only. Unlike spec.nodeName it goes through the scheduler, so a

@@ -31,6 +31,10 @@ type Input struct {
 	Nodes map[string]nodehealth.Verdict
 	// MaxMigrations caps the members of this group being moved off failed nodes at once; 0 means no cap.
 	MaxMigrations int
+	// Avoiding lists the failed nodes new members keep off now; with AvoidingKnown unset it was not looked up
+	// (no member needed it).
+	Avoiding      []string
+	AvoidingKnown bool
 	// EvictionNoticed is when the controller first saw each member it leaves to Kubernetes' taint eviction (see
 	// Plan.AwaitingEviction): a taint a user added has no time of its own.
 	EvictionNoticed map[types.UID]time.Time
@@ -58,6 +62,9 @@ const (
 	ReasonMigrationFailed DeleteReason = "MigrationFailed"
 	// ReasonNodeFailed force-deletes a member whose node failed, so it can be recreated elsewhere.
 	ReasonNodeFailed DeleteReason = "NodeFailed"
+	// ReasonStaleAvoidance deletes a member that never got a node because its node affinity keeps it off nodes
+	// that are healthy again: recreated, it may use them.
+	ReasonStaleAvoidance DeleteReason = "StaleAvoidance"
 )
 
 // Deletion is a Pod to delete and why. Force deletions skip the grace period: the kubelet that would honour it
@@ -141,6 +148,8 @@ func Make(in Input) Plan {
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonScaleDown})
 		case Finished(pod):
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonFailed})
+		case in.staleAvoidance(pod):
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonStaleAvoidance})
 		}
 	}
 	replace, capped := in.migrations(byOrdinal, failed)
@@ -199,6 +208,26 @@ func (in Input) migrations(byOrdinal map[int]*corev1.Pod, failed []*corev1.Pod) 
 
 // StuckAfter is how long a replacement that is not Ready counts as a failover in flight against a cap.
 const StuckAfter = 10 * time.Minute
+
+// NeedsAvoiding says a Pod is one whose avoid list may have outlived its cause: unscheduled for want of a node,
+// and kept off some.
+func NeedsAvoiding(pod *corev1.Pod) bool {
+	_, unschedulable := Unschedulable(pod)
+	return pod.Spec.NodeName == "" && unschedulable && len(desired.AvoidedNodes(pod)) > 0
+}
+
+// staleAvoidance says an unscheduled member is kept off a node that is no longer failed.
+func (in Input) staleAvoidance(pod *corev1.Pod) bool {
+	if !in.AvoidingKnown || !NeedsAvoiding(pod) {
+		return false
+	}
+	for _, node := range desired.AvoidedNodes(pod) {
+		if !slices.Contains(in.Avoiding, node) {
+			return true
+		}
+	}
+	return false
+}
 
 // revisionFor is the revision a new member gets: members below the partition keep the current revision.
 func (in Input) revisionFor(ordinal int) string {

@@ -12,6 +12,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/nodehealth"
+	"github.com/peapod-io/peapod/internal/desired"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
@@ -42,6 +43,12 @@ func summarize(p Plan) summary {
 		s.Capped = append(s.Capped, pod.Name)
 	}
 	return s
+}
+
+// avoiding keeps a Pod off nodes, as a failover's replacement is.
+func avoiding(pod *corev1.Pod, nodes ...string) *corev1.Pod {
+	desired.AvoidNodes(pod, nodes)
+	return pod
 }
 
 // on binds a Pod to a node.
@@ -185,6 +192,16 @@ func TestMake(t *testing.T) {
 				Pods:  []*corev1.Pod{on("quiet", ready(0))},
 				Nodes: map[string]nodehealth.Verdict{"quiet": {Unhealthy: true, RequeueAfter: 4 * time.Second}}},
 			want: summary{RequeueAfter: 4 * time.Second},
+		},
+		"a member Pending only because it avoids a node that is healthy again is recreated": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, AvoidingKnown: true, Avoiding: []string{"still-dead"},
+				Pods: []*corev1.Pod{avoiding(pt.MakeMemberPod("g", 0, "a").Unschedulable("0/2 nodes are available").Obj(), "n1", "still-dead")}},
+			want: summary{Delete: []string{"g-0:StaleAvoidance"}},
+		},
+		"a member Pending while the nodes it avoids are still failed stays": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, AvoidingKnown: true, Avoiding: []string{"n1", "still-dead"},
+				Pods: []*corev1.Pod{avoiding(pt.MakeMemberPod("g", 0, "a").Unschedulable("0/2 nodes are available").Obj(), "n1", "still-dead")}},
+			want: summary{},
 		},
 		"minReadySeconds: requeue when the next member becomes available": {
 			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, MinReadySeconds: 10,

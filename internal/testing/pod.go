@@ -71,3 +71,12 @@ func (w *PodWrapper) Name(name string) *PodWrapper {
 	w.ObjectMeta.Name = name
 	return w
 }
+
+// Unschedulable marks the Pod as one the scheduler found no node for, with its message.
+func (w *PodWrapper) Unschedulable(message string) *PodWrapper {
+	w.Status.Phase = corev1.PodPending
+	w.Status.Conditions = append(w.Status.Conditions, corev1.PodCondition{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: message,
+	})
+	return w
+}
