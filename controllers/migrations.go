@@ -35,10 +35,7 @@ const migrationGroupIndex = "spec.group"
 // wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
 func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration,
 	nodes map[string]nodehealth.Verdict) (members []*corev1.Pod, wrote bool, err error) {
-	failed := map[string]bool{}
-	for name, v := range nodes {
-		failed[name] = v.Replace || v.AwaitFencing
-	}
+	_, fencingRequired := failurePolicy(w.group)
 	claims := claimMembers(migrations, w.pods)
 	running := 0
 	for _, m := range migrations {
@@ -52,7 +49,8 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 			continue
 		}
 		step := migration.Next(migration.Input{
-			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m), FailedNodes: failed,
+			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m),
+			Nodes: nodes, FencingRequired: fencingRequired,
 			MovedBy: claims.movedBy(m, w.pods), Running: running, MaxRunning: maxMigrations(w.group), Now: w.now,
 		})
 		acted, err := w.take(ctx, m, step)

@@ -17,7 +17,19 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// Reasons of the conditions only this package sets.
+const (
+	// ReasonAwaitingFencing: the source's node is unhealthy and the group requires fencing; nothing is replaced
+	// or retired before the node is fenced.
+	ReasonAwaitingFencing = "AwaitingFencing"
+	// ReasonAwaitingFailover: the source's node failed; the group's failover replaces the member.
+	ReasonAwaitingFailover = "AwaitingFailover"
+	// ReasonReplacementNodeUnhealthy: the replacement is Ready, but its node shows a failure signal.
+	ReasonReplacementNodeUnhealthy = "ReplacementNodeUnhealthy"
 )
 
 // Action is the write a step asks for.
@@ -50,8 +62,11 @@ type Input struct {
 	Target Target
 	// MovedBy names another, older active migration of the same member, if any.
 	MovedBy string
-	// FailedNodes are the nodes judged failed: a replacement there will never be Ready.
-	FailedNodes map[string]bool
+	// Nodes are the verdicts on the nodes of the group's Pods: the source's and the replacement's among them.
+	Nodes map[string]nodehealth.Verdict
+	// FencingRequired is spec.migration.nodeFailure.fencing Required: a Pod on a node that may be partitioned is
+	// not replaced before the node is known dead.
+	FencingRequired bool
 	// Running is how many of the group's migrations are running; MaxRunning caps them (0: no cap).
 	Running    int
 	MaxRunning int
@@ -136,6 +151,14 @@ func (in Input) start(s Step, member string) Step {
 			fmt.Sprintf("member %s is already being moved by PodMigration %s", member, in.MovedBy))
 	}
 	source := in.sourceOf(s.Ordinal)
+	if st.SourcePod != "" && (source == nil || source.Name != st.SourcePod || source.Spec.NodeName != st.SourceNode) {
+		// It waited for the source's node (awaitNode), and the source went away meanwhile: force-deleted by the
+		// group's failover once the node was fenced, or evicted. A Pod of the member elsewhere, even under the
+		// same name, is the group's recreation: not this migration's to move.
+		return in.fail(s, nil, peapodv1alpha1.ReasonSourceGone,
+			fmt.Sprintf("Pod %s went away from node %s before the replacement existed; the group recreates member %s",
+				st.SourcePod, st.SourceNode, member))
+	}
 	if source == nil || source.Spec.NodeName == "" {
 		return in.fail(s, nil, peapodv1alpha1.ReasonMemberNotFound, fmt.Sprintf("member %s has no Pod running on a node", member))
 	}
@@ -152,6 +175,9 @@ func (in Input) start(s Step, member string) Step {
 				fmt.Sprintf("target node %s is cordoned (spec.unschedulable): it accepts no new Pods", node))
 		}
 	}
+	if waiting, ok := in.awaitNode(s, member, source); ok {
+		return waiting
+	}
 	if in.MaxRunning > 0 && in.Running >= in.MaxRunning {
 		st.Message = fmt.Sprintf("waiting: %d of the group's members are moving (maxConcurrentMigrations %d)", in.Running, in.MaxRunning)
 		return s
@@ -162,8 +188,41 @@ func (in Input) start(s Step, member string) Step {
 	st.ReplacementPod = ReplacementName(member, m)
 	st.StartTime = ptr.To(metav1.NewTime(in.Now))
 	st.Message = fmt.Sprintf("starting %s for member %s, off node %s", st.ReplacementPod, member, st.SourceNode)
+	if meta.FindStatusCondition(st.Conditions, peapodv1alpha1.MigrationReplacementReady) != nil {
+		// It waited (awaitNode): that reason is over.
+		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Starting", st.Message, in.Now)
+	}
 	return s
 }
+
+// awaitNode holds back a migration whose source's node is unhealthy. Under fencing Required no replacement starts
+// while the node is not fenced: the source may still run there, cut off, and would be a second live copy of the
+// member. A node judged failed is the group's failover's: it replaces the member (force-deletes the source, the
+// member is recreated), and a replacement of this migration's would be one more. The status names the source, so
+// the migration ends once that Pod is gone (start).
+func (in Input) awaitNode(s Step, member string, source *corev1.Pod) (Step, bool) {
+	st := &s.Status
+	node := source.Spec.NodeName
+	var reason string
+	switch {
+	case in.awaitingFencing(node):
+		reason = ReasonAwaitingFencing
+		st.Message = fmt.Sprintf("waiting: node %s of member %s is unhealthy (%s) and the group requires fencing, so no replacement "+
+			"starts while %s may still run there: %s", node, member, in.Nodes[node].Reason, source.Name, fenceHint)
+	case in.failed(node):
+		reason = ReasonAwaitingFailover
+		st.Message = fmt.Sprintf("waiting: node %s of member %s failed (%s); the group replaces the member, and this migration "+
+			"ends once %s is gone", node, member, in.Nodes[node].Reason, source.Name)
+	default:
+		return s, false
+	}
+	st.SourcePod, st.SourceNode = source.Name, node
+	setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, reason, st.Message, in.Now)
+	return s, true
+}
+
+// fenceHint says how a node is declared dead.
+const fenceHint = "taint the node " + nodehealth.OutOfServiceTaint + "=nodeshutdown:NoExecute once it is powered off, or delete the Node"
 
 // adopt takes up a replacement created by a manager that died before it could write the status.
 func (in Input) adopt(s *Step, replacement *corev1.Pod) {
@@ -203,12 +262,27 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		// Nothing to hand over from: the replacement is the member now, Ready or not.
 		return in.finish(s, peapodv1alpha1.MigrationSucceeded, peapodv1alpha1.ReasonSourceGone,
 			fmt.Sprintf("Pod %s went away first; %s took over member %s", st.SourcePod, replacement.Name, member))
-	case in.FailedNodes[replacement.Spec.NodeName]:
+	case in.failed(replacement.Spec.NodeName):
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
 			fmt.Sprintf("the node of replacement Pod %s, %s, failed", replacement.Name, replacement.Spec.NodeName))
 	case plan.Finished(replacement):
 		return in.fail(s, replacement, peapodv1alpha1.ReasonReplacementFailed,
 			fmt.Sprintf("replacement Pod %s stopped (%s %s)", replacement.Name, replacement.Status.Phase, replacement.Status.Reason))
+	case ready && in.Nodes[replacement.Spec.NodeName].Unhealthy:
+		// Its Ready may be the last word of a node gone silent: retiring the source now could leave the member
+		// with no live Pod.
+		st.Message = fmt.Sprintf("%s is Ready, but its node %s shows a failure signal (%s): %s is not retired until the node is healthy",
+			replacement.Name, replacement.Spec.NodeName, in.Nodes[replacement.Spec.NodeName].Reason, st.SourcePod)
+		setCondition(st, peapodv1alpha1.MigrationComplete, false, ReasonReplacementNodeUnhealthy, st.Message, in.Now)
+		return s
+	case ready && in.awaitingFencing(source.Spec.NodeName):
+		// A graceful delete never reaches a cut-off kubelet: the source would go on running beside the
+		// replacement. Once the node is fenced the group's failover force-deletes it, and the migration is done.
+		st.Message = fmt.Sprintf("%s is Ready on node %s, but %s is not retired while its node %s is unhealthy (%s) and not fenced: "+
+			"it may still run there; %s", replacement.Name, replacement.Spec.NodeName, source.Name, source.Spec.NodeName,
+			in.Nodes[source.Spec.NodeName].Reason, fenceHint)
+		setCondition(st, peapodv1alpha1.MigrationComplete, false, ReasonAwaitingFencing, st.Message, in.Now)
+		return s
 	case ready:
 		s.Action, s.Pod = RetireSource, source
 		return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated", migrated)
@@ -263,6 +337,19 @@ func (in Input) sourceOf(ordinal int) *corev1.Pod {
 	}
 	members, _ := plan.Members(candidates)
 	return members[ordinal]
+}
+
+// awaitingFencing says the group requires fencing and the node is unhealthy but not known dead (fenced or deleted).
+func (in Input) awaitingFencing(node string) bool {
+	v := in.Nodes[node]
+	return in.FencingRequired && v.Unhealthy && !v.Replace
+}
+
+// failed says the node is judged failed: its members are replaced by the group's failover, and a replacement there
+// will never be Ready.
+func (in Input) failed(node string) bool {
+	v := in.Nodes[node]
+	return v.Replace || v.AwaitFencing
 }
 
 func (in Input) podNamed(name string) *corev1.Pod {

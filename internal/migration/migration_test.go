@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
@@ -56,6 +58,31 @@ func migratedMember() *corev1.Pod {
 	return pod
 }
 
+// Verdicts on nodes.
+var (
+	silent          = nodehealth.Verdict{Unhealthy: true, Reason: "LeaseExpired", Since: now.Add(-15 * time.Second)}
+	awaitingFencing = nodehealth.Verdict{Unhealthy: true, AwaitFencing: true, Reason: "LeaseExpired", Since: now.Add(-time.Minute)}
+	fencedNode      = nodehealth.Verdict{Unhealthy: true, Replace: true, Reason: "OutOfService"}
+	failedNode      = nodehealth.Verdict{Unhealthy: true, Replace: true, Reason: "LeaseExpired", Since: now.Add(-time.Minute)}
+)
+
+// drain is the migration peapod starts for member 1 when node a is drained.
+func drain() *peapodv1alpha1.PodMigration {
+	return &peapodv1alpha1.PodMigration{
+		ObjectMeta: metav1.ObjectMeta{Name: "g-1-drain-12345678", Namespace: "default", UID: "uid-d",
+			Labels: map[string]string{peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain)}},
+		Spec: peapodv1alpha1.PodMigrationSpec{Group: "g", Pod: "g-1"},
+	}
+}
+
+// awaited is a migration of member 1 that waited for node a to be fenced.
+func awaited() *peapodv1alpha1.PodMigration {
+	m := move(1, nil)
+	m.Status = peapodv1alpha1.PodMigrationStatus{Phase: peapodv1alpha1.MigrationPending, Member: ptr.To[int32](1), SourcePod: "g-1", SourceNode: "a",
+		Conditions: []metav1.Condition{{Type: peapodv1alpha1.MigrationReplacementReady, Status: metav1.ConditionFalse, Reason: ReasonAwaitingFencing}}}
+	return m
+}
+
 func unschedulable(w *pt.PodWrapper) *corev1.Pod {
 	w.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
 		Reason: corev1.PodReasonUnschedulable, Message: "0/4 nodes are available: 1 Insufficient cpu."}}
@@ -72,6 +99,8 @@ func TestNext(t *testing.T) {
 		wantPod    string
 		wantPhase  peapodv1alpha1.MigrationPhase
 		wantReason string
+		// wantMessage are parts of the status message.
+		wantMessage []string
 	}{
 		"starts: a replacement for the member, named after the migration": {
 			in:         Input{Migration: move(1, toB), Target: Target{Exists: true}},
@@ -124,7 +153,7 @@ func TestNext(t *testing.T) {
 			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonUnschedulable,
 		},
 		"the replacement's node failed: fails, the replacement is removed": {
-			in:         Input{Migration: running(nil), FailedNodes: map[string]bool{"b": true}},
+			in:         Input{Migration: running(nil), Nodes: map[string]nodehealth.Verdict{"b": failedNode}},
 			extra:      []*corev1.Pod{replacement(running(nil), "b").Obj()},
 			wantAction: RemoveReplacement, wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonReplacementFailed,
 		},
@@ -154,6 +183,65 @@ func TestNext(t *testing.T) {
 			extra: []*corev1.Pod{migratedMember()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonSourceGone,
 		},
+		"fencing required, the member's node silent past `after`: no replacement, waits for the node to be fenced": {
+			in:        Input{Migration: move(1, nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": awaitingFencing}},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,
+			wantMessage: []string{"node a", "nodeshutdown:NoExecute", "delete the Node"},
+		},
+		"fencing required, the member's node silent for less than `after`: no replacement either": {
+			in:        Input{Migration: move(1, nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": silent}},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,
+		},
+		"fencing required, a drain of a node that went silent meanwhile: waits for fencing": {
+			in:        Input{Migration: drain(), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": awaitingFencing}},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,
+		},
+		"fencing required, the member's node fenced: the group's failover replaces the member, the migration waits": {
+			in:        Input{Migration: move(1, nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": fencedNode}},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFailover,
+		},
+		"no fencing required, the member's node failed: the group's failover replaces the member, the migration waits": {
+			in:        Input{Migration: move(1, nil), Nodes: map[string]nodehealth.Verdict{"a": failedNode}},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFailover,
+		},
+		"no fencing required, the member's node silent for less than `after`: moves it": {
+			in:         Input{Migration: move(1, nil), Nodes: map[string]nodehealth.Verdict{"a": silent}},
+			wantAction: CreateReplacement, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationRunning,
+		},
+		"waited for fencing, the node speaks again: moves the member": {
+			in:         Input{Migration: awaited(), FencingRequired: true},
+			wantAction: CreateReplacement, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationRunning, wantReason: "Starting",
+		},
+		"waited for fencing, the old Pod force-deleted after fencing: ends, the group recreates the member": {
+			in: Input{Migration: awaited(), FencingRequired: true}, noSource: true,
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonSourceGone,
+		},
+		"waited for fencing, the member recreated elsewhere under its name: ends without moving it again": {
+			in: Input{Migration: awaited(), FencingRequired: true}, noSource: true, extra: []*corev1.Pod{member(1, "d")},
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonSourceGone,
+		},
+		"waited for fencing, the old Pod evicted while its node is silent: ends": {
+			in:       Input{Migration: awaited(), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": awaitingFencing}},
+			noSource: true, extra: []*corev1.Pod{pt.MakeMemberPod("g", 1, "r").Terminating().Obj()},
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: peapodv1alpha1.ReasonSourceGone,
+		},
+		"fencing required, the replacement Ready but the old Pod's node went silent: not retired, waits for fencing": {
+			in:        Input{Migration: running(nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": awaitingFencing}},
+			extra:     []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: ReasonAwaitingFencing,
+			wantMessage: []string{"node a", "nodeshutdown:NoExecute"},
+		},
+		"fencing required, the old Pod's node fenced while the replacement is Ready: retired, the node is known dead": {
+			in:         Input{Migration: running(nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": fencedNode}},
+			extra:      []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()},
+			wantAction: RetireSource, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
+		},
+		"the replacement Ready on a node that went silent: the old Pod is not retired": {
+			in:        Input{Migration: running(nil), Nodes: map[string]nodehealth.Verdict{"b": silent}},
+			extra:     []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: ReasonReplacementNodeUnhealthy,
+			wantMessage: []string{"node b"},
+		},
 		"the old Pod went away first: the replacement takes over": {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Obj()}, noSource: true,
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: peapodv1alpha1.ReasonSourceGone,
@@ -181,6 +269,11 @@ func TestNext(t *testing.T) {
 			}
 			if step.Status.Message == "" {
 				t.Error("no message")
+			}
+			for _, part := range tc.wantMessage {
+				if !strings.Contains(step.Status.Message, part) {
+					t.Errorf("message %q does not say %q", step.Status.Message, part)
+				}
 			}
 			if step.Status.Phase == peapodv1alpha1.MigrationSucceeded && tc.wantReason == "Migrated" && step.Status.ReplacementReadyTime == nil {
 				t.Error("migrated, but no replacementReadyTime")
