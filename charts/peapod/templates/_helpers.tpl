@@ -23,6 +23,12 @@ app.kubernetes.io/name: {{ include "peapod.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* peapod.managerSelectorLabels: the labels that select the managers' Pods and only them. */}}
+{{- define "peapod.managerSelectorLabels" -}}
+{{ include "peapod.selectorLabels" . }}
+app.kubernetes.io/component: manager
+{{- end }}
+
 {{- define "peapod.labels" -}}
 {{ include "peapod.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
@@ -75,8 +76,8 @@ func TestDeploymentDefaults(t *testing.T) {
 	if diff := cmp.Diff(wantResources, c.Resources); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
-	if got := ptr.Deref(d.Spec.Replicas, 0); got != 1 {
-		t.Errorf("replicas = %d, want 1", got)
+	if got := ptr.Deref(d.Spec.Replicas, 0); got != 2 {
+		t.Errorf("replicas = %d, want 2 (a leader and a standby)", got)
 	}
 	if got := d.Spec.Template.Spec.ServiceAccountName; got != fullname {
 		t.Errorf("serviceAccountName = %q, want %q", got, fullname)
@@ -102,18 +103,21 @@ func TestLeaderElection(t *testing.T) {
 		wantFlag     string
 		wantStrategy appsv1.DeploymentStrategyType
 	}{
-		"one replica: off": {
-			values: "", wantFlag: "--leader-elect=false", wantStrategy: appsv1.RecreateDeploymentStrategyType,
+		"defaults, two replicas: on": {
+			values: "", wantFlag: "--leader-elect=true", wantStrategy: appsv1.RollingUpdateDeploymentStrategyType,
 		},
-		"two replicas: on": {
-			values: "replicaCount: 2", wantFlag: "--leader-elect=true", wantStrategy: appsv1.RollingUpdateDeploymentStrategyType,
+		"three replicas: on": {
+			values: "replicaCount: 3", wantFlag: "--leader-elect=true", wantStrategy: appsv1.RollingUpdateDeploymentStrategyType,
+		},
+		"one replica: off": {
+			values: "replicaCount: 1", wantFlag: "--leader-elect=false", wantStrategy: appsv1.RecreateDeploymentStrategyType,
 		},
 		"one replica, asked for": {
-			values:   "leaderElection: {enabled: true}",
+			values:   "replicaCount: 1\nleaderElection: {enabled: true}",
 			wantFlag: "--leader-elect=true", wantStrategy: appsv1.RollingUpdateDeploymentStrategyType,
 		},
 		"one replica, turned off": {
-			values:   "leaderElection: {enabled: false}",
+			values:   "replicaCount: 1\nleaderElection: {enabled: false}",
 			wantFlag: "--leader-elect=false", wantStrategy: appsv1.RecreateDeploymentStrategyType,
 		},
 	} {
@@ -123,8 +127,14 @@ func TestLeaderElection(t *testing.T) {
 			if !slices.Contains(c.Args, tc.wantFlag) {
 				t.Errorf("args %q lack %s", c.Args, tc.wantFlag)
 			}
-			if got := d.Spec.Strategy.Type; got != tc.wantStrategy {
-				t.Errorf("strategy = %s, want %s", got, tc.wantStrategy)
+			wantStrategy := appsv1.DeploymentStrategy{Type: tc.wantStrategy}
+			if tc.wantStrategy == appsv1.RollingUpdateDeploymentStrategyType {
+				// A new manager starts before an old one stops, so a standby is there to take the Lease.
+				wantStrategy.RollingUpdate = &appsv1.RollingUpdateDeployment{
+					MaxSurge: ptr.To(intstr.FromInt32(1)), MaxUnavailable: ptr.To(intstr.FromInt32(0))}
+			}
+			if diff := cmp.Diff(wantStrategy, d.Spec.Strategy); diff != "" {
+				t.Errorf("strategy (-want +got):\n%s", diff)
 			}
 			wantRole := tc.wantFlag == "--leader-elect=true"
 			if got := r.has("Role", fullname+"-leader-election"); got != wantRole {
@@ -155,9 +165,12 @@ nodeSelector: {kubernetes.io/os: linux}
 tolerations: [{key: dedicated, operator: Equal, value: operators, effect: NoSchedule}]
 affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}
 serviceAccount: {name: peapod-manager, annotations: {team: storage}}
+priorityClassName: peapod-operators
+nodeFailureTolerationSeconds: 30
+topologySpreadConstraints: [{maxSkew: 2, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {team: storage}}}]
 `))
 	wantArgs := []string{
-		"--leader-elect=false",
+		"--leader-elect=true",
 		"--health-probe-bind-address=:8081",
 		"--metrics-bind-address=:9443",
 		"--metrics-secure=false",
@@ -181,10 +194,19 @@ serviceAccount: {name: peapod-manager, annotations: {team: storage}}
 	if diff := cmp.Diff(map[string]string{"kubernetes.io/os": "linux"}, pod.NodeSelector); diff != "" {
 		t.Errorf("nodeSelector (-want +got):\n%s", diff)
 	}
-	wantTolerations := []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "operators",
-		Effect: corev1.TaintEffectNoSchedule}}
+	wantTolerations := append([]corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "operators",
+		Effect: corev1.TaintEffectNoSchedule}}, nodeFailureTolerations(30)...)
 	if diff := cmp.Diff(wantTolerations, pod.Tolerations); diff != "" {
 		t.Errorf("tolerations (-want +got):\n%s", diff)
+	}
+	if pod.PriorityClassName != "peapod-operators" {
+		t.Errorf("priorityClassName = %q, want peapod-operators", pod.PriorityClassName)
+	}
+	// A constraint with a labelSelector of its own keeps it.
+	wantSpread := []corev1.TopologySpreadConstraint{{MaxSkew: 2, TopologyKey: "topology.kubernetes.io/zone",
+		WhenUnsatisfiable: corev1.DoNotSchedule, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "storage"}}}}
+	if diff := cmp.Diff(wantSpread, pod.TopologySpreadConstraints); diff != "" {
+		t.Errorf("topologySpreadConstraints (-want +got):\n%s", diff)
 	}
 	if pod.Affinity == nil || pod.Affinity.NodeAffinity == nil {
 		t.Errorf("affinity = %v, want the node affinity given", pod.Affinity)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -11,8 +12,10 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/kube"
 	appsv1 "k8s.io/api/apps/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -40,15 +43,17 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 	for _, crd := range []string{"podgroups.peapod.io", "podmigrations.peapod.io"} {
 		waitEstablished(ctx, t, c, crd)
 	}
-	checkStrategy(ctx, t, c, appsv1.RecreateDeploymentStrategyType)
+	checkStrategy(ctx, t, c, appsv1.RollingUpdateDeploymentStrategyType)
+	checkExists(ctx, t, c, "after the install", &policyv1.PodDisruptionBudget{}, true)
 
 	for _, step := range []struct {
 		values       string
 		wantStrategy appsv1.DeploymentStrategyType
-		wantRole     bool
+		// wantHA: the leader-election Role and the PodDisruptionBudget exist.
+		wantHA bool
 	}{
-		{"replicaCount: 2", appsv1.RollingUpdateDeploymentStrategyType, true},
 		{"replicaCount: 1", appsv1.RecreateDeploymentStrategyType, false},
+		{"replicaCount: 2", appsv1.RollingUpdateDeploymentStrategyType, true},
 	} {
 		vals, err := chartutil.ReadValues([]byte(step.values))
 		if err != nil {
@@ -60,10 +65,9 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 			t.Fatalf("helm upgrade with %q: %v", step.values, err)
 		}
 		checkStrategy(ctx, t, c, step.wantStrategy)
-		err = c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname + "-leader-election"}, &rbacv1.Role{})
-		if gotRole := err == nil; gotRole != step.wantRole || (err != nil && !apierrors.IsNotFound(err)) {
-			t.Errorf("after the upgrade with %q: leader-election Role exists = %t (%v), want %t", step.values, gotRole, err, step.wantRole)
-		}
+		after := "after the upgrade with " + step.values
+		checkExists(ctx, t, c, after, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: fullname + "-leader-election"}}, step.wantHA)
+		checkExists(ctx, t, c, after, &policyv1.PodDisruptionBudget{}, step.wantHA)
 	}
 
 	checkCRDUpgrade(ctx, t, c)
@@ -115,6 +119,20 @@ func helmConfiguration(t *testing.T, env *envtest.Environment) *action.Configura
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// checkExists checks whether obj, in the release's namespace and named after the release unless it has a name,
+// exists.
+func checkExists(ctx context.Context, t *testing.T, c client.Client, when string, obj client.Object, want bool) {
+	t.Helper()
+	name := cmp.Or(obj.GetName(), fullname)
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatalf("%s: getting %T %s: %v", when, obj, name, err)
+	}
+	if got := err == nil; got != want {
+		t.Errorf("%s: %T %s exists = %t, want %t", when, obj, name, got, want)
+	}
 }
 
 func checkStrategy(ctx context.Context, t *testing.T, c client.Client, want appsv1.DeploymentStrategyType) {

@@ -13,7 +13,9 @@ func TestLint(t *testing.T) {
 		"defaults":        "",
 		"every option on": "replicaCount: 3\nserviceMonitor: {enabled: true}\nmetrics: {secure: false}",
 		"every option off": "metrics: {enabled: false}\nvalidatingAdmissionPolicy: {enabled: false}\n" +
-			"serviceAccount: {create: false, name: default}",
+			"serviceAccount: {create: false, name: default}\npodDisruptionBudget: {enabled: false}\n" +
+			"priorityClassName: ''\ntopologySpreadConstraints: []\nnodeFailureTolerationSeconds: null",
+		"one manager": "replicaCount: 1",
 	} {
 		t.Run(name, func(t *testing.T) {
 			vals, err := chartutil.ReadValues([]byte(valuesYAML))

@@ -40,6 +40,46 @@ func TestSchemaRejects(t *testing.T) {
 			values: "leaderElection: {enabled: 'on'}",
 			want:   []string{"at '/leaderElection/enabled'"},
 		},
+		"a priority class that is no object name": {
+			values: "priorityClassName: System_Critical",
+			want:   []string{"at '/priorityClassName'", "does not match pattern"},
+		},
+		"negative toleration seconds": {
+			values: "nodeFailureTolerationSeconds: -1",
+			want:   []string{"at '/nodeFailureTolerationSeconds'", "minimum"},
+		},
+		"toleration seconds as a duration": {
+			values: "nodeFailureTolerationSeconds: 5s",
+			want:   []string{"at '/nodeFailureTolerationSeconds'", "got string, want integer"},
+		},
+		"a spread without its topology key": {
+			values: "topologySpreadConstraints: [{maxSkew: 1, whenUnsatisfiable: ScheduleAnyway}]",
+			want:   []string{"at '/topologySpreadConstraints/0'", "missing property 'topologyKey'"},
+		},
+		"a spread with an unknown key": {
+			values: "topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway, skew: 2}]",
+			want:   []string{"at '/topologySpreadConstraints/0'", "additional properties 'skew' not allowed"},
+		},
+		"a spread neither hard nor soft": {
+			values: "topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: Maybe}]",
+			want:   []string{"at '/topologySpreadConstraints/0/whenUnsatisfiable'", "value must be one of"},
+		},
+		"a spread of skew zero": {
+			values: "topologySpreadConstraints: [{maxSkew: 0, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway}]",
+			want:   []string{"at '/topologySpreadConstraints/0/maxSkew'", "minimum"},
+		},
+		"a budget keeping no manager": {
+			values: "podDisruptionBudget: {minAvailable: 0}",
+			want:   []string{"at '/podDisruptionBudget/minAvailable'", "minimum"},
+		},
+		"a budget as a percentage": {
+			values: "podDisruptionBudget: {minAvailable: 50%}",
+			want:   []string{"at '/podDisruptionBudget/minAvailable'", "got string, want integer"},
+		},
+		"a budget with an unknown key": {
+			values: "podDisruptionBudget: {maxUnavailable: 1}",
+			want:   []string{"at '/podDisruptionBudget'", "additional properties 'maxUnavailable' not allowed"},
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := render(tc.values)
