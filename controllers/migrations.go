@@ -167,7 +167,8 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before p
 }
 
 // startDrains creates a PodMigration for every member on a healthy node that is being drained, unless one is
-// moving it already. Its name comes from the Pod's UID, so a repeated reconcile creates nothing twice.
+// moving it already. Its name comes from the member and the Pod's UID (migration.DrainName), so a repeated
+// reconcile creates nothing twice.
 func (w *reconcileWork) startDrains(ctx context.Context, migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod,
 	verdicts map[string]nodehealth.Verdict) error {
 	if desired.DrainPolicyOf(w.group) != peapodv1alpha1.DrainMigrate {
@@ -184,7 +185,7 @@ func (w *reconcileWork) startDrains(ctx context.Context, migrations []*peapodv1a
 		}
 		m := &peapodv1alpha1.PodMigration{
 			ObjectMeta: metav1.ObjectMeta{
-				Name:      fmt.Sprintf("%s-drain-%s", pod.Name, string(pod.UID)[:min(8, len(pod.UID))]),
+				Name:      migration.DrainName(w.group.Name, ordinal, pod.UID),
 				Namespace: w.group.Namespace,
 				Labels: map[string]string{
 					peapodv1alpha1.GroupLabel:           w.group.Name,

@@ -8,11 +8,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -28,6 +31,8 @@ const (
 	ReasonAwaitingFencing = "AwaitingFencing"
 	// ReasonAwaitingFailover: the source's node failed; the group's failover replaces the member.
 	ReasonAwaitingFailover = "AwaitingFailover"
+	// ReasonNameTooLong: the PodMigration's name does not fit the label that marks its replacement.
+	ReasonNameTooLong = "NameTooLong"
 	// ReasonReplacementNodeUnhealthy: the replacement is Ready, but its node shows a failure signal.
 	ReasonReplacementNodeUnhealthy = "ReplacementNodeUnhealthy"
 )
@@ -90,6 +95,27 @@ func ReplacementName(member string, m *peapodv1alpha1.PodMigration) string {
 	return member + "-m" + hex.EncodeToString(sum[:])[:5]
 }
 
+// DrainName names the PodMigration peapod starts for a member on a drained node: the member's name (not its Pod's,
+// which is longer once the member has migrated) and the start of the Pod's UID, so a repeated reconcile creates
+// nothing twice. The name is also the value of the replacement's migration label: one too long for a label value
+// (63 characters, a group name of 47 or more) has the group's name shortened and a hash of the member's name
+// added, the ordinal kept.
+func DrainName(group string, ordinal int, pod types.UID) string {
+	member := desired.MemberName(group, ordinal)
+	uid := string(pod)[:min(8, len(pod))]
+	if name := member + "-drain-" + uid; len(name) <= validation.LabelValueMaxLength {
+		return name
+	}
+	suffix := fmt.Sprintf("-%d-drain-%s-%s", ordinal, uid, shortHash(member))
+	return strings.TrimRight(group[:max(validation.LabelValueMaxLength-len(suffix), 1)], "-.") + suffix
+}
+
+// shortHash is 5 hex digits of a string's SHA-256.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:5]
+}
+
 // ReplacementOf finds a migration's replacement among the group's Pods by what only it has: its name, derived from
 // the migration's UID and the member (ReplacementName), and the migration label. The label alone is not enough:
 // it stays on the member's Pod after a migration succeeds, and a later PodMigration may reuse the name (re-applying
@@ -146,6 +172,11 @@ func Next(in Input) Step {
 // start checks that the member can move and creates its replacement.
 func (in Input) start(s Step, member string) Step {
 	m, st := in.Migration, &s.Status
+	if len(m.Name) > validation.LabelValueMaxLength {
+		return in.fail(s, nil, ReasonNameTooLong, fmt.Sprintf("the name of PodMigration %s is %d characters; it becomes the value of "+
+			"the replacement's label %s, which holds at most %d: create the PodMigration under a shorter name",
+			m.Name, len(m.Name), peapodv1alpha1.MigrationLabel, validation.LabelValueMaxLength))
+	}
 	if in.MovedBy != "" {
 		return in.fail(s, nil, peapodv1alpha1.ReasonAlreadyMigrating,
 			fmt.Sprintf("member %s is already being moved by PodMigration %s", member, in.MovedBy))
