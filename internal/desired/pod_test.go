@@ -205,7 +205,8 @@ func TestReservedTemplateKeys(t *testing.T) {
 			wantLabels: map[string]string{"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
 		},
 		"annotations under peapod.io/ are dropped, others kept": {
-			annotations:     map[string]string{"peapod.io/applied-hash": "abc", "peapod.io/other": "y", "sub.peapod.io/kept": "z"},
+			annotations: map[string]string{"peapod.io/applied-hash": "abc", "peapod.io/avoided-nodes": "kwok-node-0",
+				"peapod.io/other": "y", "sub.peapod.io/kept": "z"},
 			wantLabels:      map[string]string{"peapod.io/group": "web", "peapod.io/ordinal": "1", "peapod.io/revision": "REV"},
 			wantAnnotations: map[string]string{"sub.peapod.io/kept": "z"},
 		},
