@@ -163,7 +163,8 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 			podNames(p.Capped), maxMigrations(g))})
 	}
 	if len(p.AwaitingFencing) > 0 {
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing, Message: describeAwaitingFencing(p.AwaitingFencing, nodes)})
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing,
+			Message: describeAwaitingFencing(p.AwaitingFencing, nodes)})
 	}
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()
@@ -411,7 +412,7 @@ func describePaused(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) []s
 			members[why] = append(members[why], pod)
 		}
 	}
-	var out []status.Problem
+	out := make([]status.Problem, 0, len(members))
 	for why, held := range members {
 		out = append(out, status.Problem{Reason: status.ReasonFailoverPaused, Message: why + "; members held: " + podNames(held)})
 	}

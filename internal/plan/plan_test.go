@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
-	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/nodehealth"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
