@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -53,8 +54,13 @@ type Cluster struct {
 
 	binDir string
 	logf   func(string, ...any)
-	procs  []*process
 	nodes  []string
+
+	// mu guards procs, which a restart replaces in place, and faults.
+	mu    sync.Mutex
+	procs []*process
+	// faults stop the faults still injected (see faults.go); Stop runs them first.
+	faults []func()
 }
 
 // loopback is the only address any server of the cluster listens on.
@@ -150,6 +156,9 @@ func (c *Cluster) Stop() {
 }
 
 func (c *Cluster) stopProcesses() {
+	c.stopFaults()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop(10 * time.Second)
 	}
@@ -158,6 +167,8 @@ func (c *Cluster) stopProcesses() {
 
 // Failed reports the first component that has exited, so a test can tell a dead control plane from a bug.
 func (c *Cluster) Failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, p := range c.procs {
 		if p.hasExited() {
 			return p.exitError()
@@ -188,7 +199,9 @@ func (c *Cluster) start(opts Options, name string, args []string) (*process, err
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.procs = append(c.procs, p)
+	c.mu.Unlock()
 	return p, nil
 }
 

@@ -17,6 +17,8 @@ import (
 // stopping it also stops anything it forked, and it is killed by the kernel if the test process dies first.
 type process struct {
 	name    string
+	binary  string
+	args    []string
 	cmd     *exec.Cmd
 	logPath string
 	exited  chan struct{}
@@ -27,8 +29,12 @@ func startProcess(name, binary, logDir string, args []string) (*process, error) 
 	if _, err := os.Stat(binary); err != nil {
 		return nil, fmt.Errorf("%s: binary %s is missing (build it with `make controlplane`): %w", name, binary, err)
 	}
-	logPath := filepath.Join(logDir, name+".log")
-	logFile, err := os.Create(logPath)
+	return launch(name, binary, args, filepath.Join(logDir, name+".log"), os.O_CREATE|os.O_TRUNC)
+}
+
+// launch runs binary with args, its output going to logPath opened with the given extra flags.
+func launch(name, binary string, args []string, logPath string, flags int) (*process, error) {
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|flags, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +46,7 @@ func startProcess(name, binary, logDir string, args []string) (*process, error) 
 		_ = logFile.Close()
 		return nil, fmt.Errorf("%s: starting %s: %w", name, binary, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	p := &process{name: name, binary: binary, args: args, cmd: cmd, logPath: logPath, exited: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		_ = logFile.Close()
