@@ -16,21 +16,22 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/status"
 )
 
 // applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
 // no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMap, with one field
-// owner.
+// owner. A child whose name an object the group does not control already has is left alone: the group is Degraded
+// (NameConflict) and its other children still reconcile.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	g := w.group
 	owner := desired.OwnerReference(g)
 	var errs []error
-	headless := desired.HeadlessService(g, owner)
-	if err := apply(ctx, w, &corev1.Service{}, *headless.Name, headless, headless.WithAnnotations); err != nil {
+	if err := apply(ctx, w, &corev1.Service{}, desired.HeadlessService(g, owner)); err != nil {
 		errs = append(errs, fmt.Errorf("applying the headless Service: %w", err))
 	}
 	if svc := desired.ClusterIPService(g, owner); svc != nil {
-		if err := apply(ctx, w, &corev1.Service{}, *svc.Name, svc, svc.WithAnnotations); err != nil {
+		if err := apply(ctx, w, &corev1.Service{}, svc); err != nil {
 			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
 		}
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
@@ -40,42 +41,79 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 		// The group's migrations are not known this time: a budget without them would let a drain evict a
 		// Ready member while another moves.
 	} else if pdb != nil {
-		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, *pdb.Name, pdb, pdb.WithAnnotations); err != nil {
+		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, pdb); err != nil {
 			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
 		}
 	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	peers := desired.PeersConfigMap(g, owner)
-	if err := apply(ctx, w, &corev1.ConfigMap{}, *peers.Name, peers, peers.WithAnnotations); err != nil {
+	if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner)); err != nil {
 		errs = append(errs, fmt.Errorf("applying the peer ConfigMap: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
-// apply server-side applies a child unless the cached child already carries the hash of the same apply
-// configuration: a group whose spec did not change costs no API write.
-func apply[T runtime.ApplyConfiguration](ctx context.Context, w *reconcileWork, existing client.Object, name string, ac T,
-	annotate func(map[string]string) T) error {
+// childApply is the apply configuration of a child: a Service, a PodDisruptionBudget or a ConfigMap.
+type childApply[T any] interface {
+	runtime.ApplyConfiguration
+	GetKind() *string
+	GetName() *string
+	WithAnnotations(map[string]string) T
+}
+
+// apply server-side applies a child, with ForceOwnership, only over an object the group controls or adopts:
+//   - an object the cache does not have (it holds only objects with the group label) is looked up past the cache,
+//     so an object of that name someone else made is never created over;
+//   - an object of someone else's (desired.ClaimOf) is left as it is: a NameConflict problem names it and who
+//     controls it;
+//   - the group's own child is written unless it already carries the hash of the same apply configuration: a
+//     group whose spec did not change costs no API write.
+func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing client.Object, ac T) error {
+	kind, key := *ac.GetKind(), types.NamespacedName{Namespace: w.group.Namespace, Name: *ac.GetName()}
 	hash := desired.Hash(ac)
-	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, existing)
-	if err == nil && existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash {
-		return nil
+	err := w.r.Get(ctx, key, existing)
+	if apierrors.IsNotFound(err) {
+		err = w.r.APIReader.Get(ctx, key, existing)
+		if apierrors.IsNotFound(err) {
+			return writeChild(ctx, w, ac, hash)
+		}
 	}
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil {
 		return err
 	}
-	annotate(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
+	if desired.ClaimOf(existing, w.group) != desired.Controlled {
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
+		return nil
+	}
+	if existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash {
+		return nil
+	}
+	return writeChild(ctx, w, ac, hash)
+}
+
+func writeChild[T childApply[T]](ctx context.Context, w *reconcileWork, ac T, hash string) error {
+	ac.WithAnnotations(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
 	return w.r.Apply(ctx, ac, client.FieldOwner(peapodv1alpha1.FieldOwner), client.ForceOwnership)
 }
 
+// deleteOwned deletes a child the group no longer wants, only if the group controls it: confirmed past the cache
+// just before (a delete cannot be undone), and deleted only as it was read (UID and resourceVersion).
 func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name string) error {
-	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, obj)
+	key := types.NamespacedName{Namespace: w.group.Namespace, Name: name}
+	err := w.r.Get(ctx, key, obj)
 	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(obj, w.group)) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return client.IgnoreNotFound(w.r.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())}))
+	err = w.r.APIReader.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) || (err == nil && !metav1.IsControlledBy(obj, w.group)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	precondition := client.Preconditions{UID: ptr.To(obj.GetUID()), ResourceVersion: ptr.To(obj.GetResourceVersion())}
+	return client.IgnoreNotFound(w.r.Delete(ctx, obj, precondition))
 }

@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,4 +75,42 @@ func OwnerReference(g *peapodv1alpha1.PodGroup) *metav1ac.OwnerReferenceApplyCon
 // ControllerRef is OwnerReference for objects created with a typed client.
 func ControllerRef(g *peapodv1alpha1.PodGroup) metav1.OwnerReference {
 	return *metav1.NewControllerRef(g, peapodv1alpha1.GroupVersion.WithKind("PodGroup"))
+}
+
+// Claim says what a group may do with an object that has the name of one of its children.
+type Claim int
+
+const (
+	// Controlled: the group is the object's controller; peapod applies it.
+	Controlled Claim = iota
+	// Orphan: the object has no controller and carries the group's label, as an orphaning delete of an earlier
+	// group of that name leaves its children; the group adopts it.
+	Orphan
+	// Foreign: someone else's object; peapod leaves it alone.
+	Foreign
+)
+
+// ClaimOf says whether the group controls obj, may adopt it, or must leave it alone. Like a ReplicaSet adopting
+// Pods, a group takes only what has no controller and is marked as the group's (by peapod's own label): never an
+// object that merely has the name the group would give a child.
+func ClaimOf(obj metav1.Object, g *peapodv1alpha1.PodGroup) Claim {
+	switch {
+	case metav1.IsControlledBy(obj, g):
+		return Controlled
+	case metav1.GetControllerOf(obj) == nil && obj.GetLabels()[peapodv1alpha1.GroupLabel] == g.Name:
+		return Orphan
+	default:
+		return Foreign
+	}
+}
+
+// NameConflict tells why a child of a group was left alone: an object of its kind and name exists and is not
+// the group's. It names who controls the object, if anyone.
+func NameConflict(kind string, obj metav1.Object) string {
+	owner := "has no controller"
+	if ref := metav1.GetControllerOf(obj); ref != nil {
+		owner = fmt.Sprintf("is controlled by %s %q", ref.Kind, ref.Name)
+	}
+	return fmt.Sprintf("%s %q exists and %s: peapod leaves it alone; rename the group, or delete that %s",
+		kind, obj.GetName(), owner, kind)
 }

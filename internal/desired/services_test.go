@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -103,3 +104,49 @@ func TestPeersConfigMap(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestClaimOf(t *testing.T) {
+	g := pt.MakePodGroup("web", "ns").UID("group-uid").Obj()
+	other := pt.MakePodGroup("web", "ns").UID("earlier-group-uid").Obj()
+	object := func(labels map[string]string, owners ...metav1.OwnerReference) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", Labels: labels, OwnerReferences: owners}}
+	}
+	ours := map[string]string{"peapod.io/group": "web"}
+	cases := map[string]struct {
+		obj       *corev1.Service
+		want      Claim
+		wantWhy   string
+		wantNoWhy bool
+	}{
+		"controlled by the group":                    {obj: object(ours, ControllerRef(g)), want: Controlled, wantNoWhy: true},
+		"controlled by the group, its label removed": {obj: object(nil, ControllerRef(g)), want: Controlled, wantNoWhy: true},
+		"orphaned, with the group's label":           {obj: object(ours), want: Orphan, wantNoWhy: true},
+		"orphaned, owned but not controlled by another": {
+			obj: object(ours, metav1.OwnerReference{Kind: "ConfigMap", Name: "x", UID: "x"}), want: Orphan, wantNoWhy: true,
+		},
+		"a user's, without the label": {
+			obj: object(map[string]string{"app": "web"}), want: Foreign,
+			wantWhy: `Service "web" exists and has no controller: peapod leaves it alone; rename the group, or delete that Service`,
+		},
+		"another group's of the same name (another UID)": {
+			obj: object(ours, ControllerRef(other)), want: Foreign,
+			wantWhy: `Service "web" exists and is controlled by PodGroup "web": peapod leaves it alone; rename the group, or delete that Service`,
+		},
+		"the label of another group": {
+			obj: object(map[string]string{"peapod.io/group": "web-members"}), want: Foreign,
+			wantWhy: `Service "web" exists and has no controller: peapod leaves it alone; rename the group, or delete that Service`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := ClaimOf(tc.obj, g); got != tc.want {
+				t.Errorf("ClaimOf = %v, want %v", got, tc.want)
+			}
+			if !tc.wantNoWhy {
+				if diff := cmp.Diff(tc.wantWhy, NameConflict("Service", tc.obj)); diff != "" {
+					t.Errorf("NameConflict mismatch (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}

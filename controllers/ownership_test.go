@@ -1,0 +1,128 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	pt "github.com/peapod-io/peapod/internal/testing"
+)
+
+// Ownership (issue 9): peapod writes only what its group controls.
+var _ = Describe("PodGroup ownership", func() {
+	var ns string
+
+	BeforeEach(func(ctx context.Context) {
+		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "own-"}}
+		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+		ns = namespace.Name
+		startFakeKubelet(ns)
+	})
+
+	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup {
+		var group peapodv1alpha1.PodGroup
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &group)).To(Succeed())
+		return &group
+	}
+	// serialized reads objects and returns them as the API server sends them, so two reads compare byte for byte.
+	serialized := func(ctx context.Context, g Gomega, objs map[string]client.Object) map[string]string {
+		out := map[string]string{}
+		for name, obj := range objs {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+			data, err := json.Marshal(obj)
+			g.Expect(err).NotTo(HaveOccurred())
+			out[name] = string(data)
+		}
+		return out
+	}
+	degraded := func(reason string, message ...string) OmegaMatcher {
+		matchers := []OmegaMatcher{HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionTrue), HaveField("Reason", reason)}
+		for _, m := range message {
+			matchers = append(matchers, HaveField("Message", ContainSubstring(m)))
+		}
+		return ContainElement(SatisfyAll(matchers...))
+	}
+	controlledBy := func(ctx context.Context, g Gomega, obj client.Object, name string, group *peapodv1alpha1.PodGroup) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+		g.Expect(metav1.IsControlledBy(obj, group)).To(BeTrue(), "%T %s is not controlled by group %s", obj, name, group.Name)
+	}
+
+	It("leaves a Service, ConfigMap and PodDisruptionBudget it does not control untouched, and says so", func(ctx context.Context) {
+		// What was in the namespace before the group: a Service, a ConfigMap controlled by it, and a budget.
+		service := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"},
+				Ports: []corev1.ServicePort{{Name: "web", Port: 8080}}},
+		}
+		Expect(k8sClient.Create(ctx, service)).To(Succeed())
+		config := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "api-peers", Namespace: ns, OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Service", Name: "api", UID: service.UID, Controller: ptr.To(true),
+			}}},
+			Data: map[string]string{"peers": "db.example.com\n"},
+		}
+		Expect(k8sClient.Create(ctx, config)).To(Succeed())
+		budget := &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
+			Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromInt32(1)),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}},
+		}
+		Expect(k8sClient.Create(ctx, budget)).To(Succeed())
+		foreign := map[string]client.Object{"api": &corev1.Service{}, "api-peers": &corev1.ConfigMap{}}
+		before := serialized(ctx, Default, foreign)
+		beforeBudget := serialized(ctx, Default, map[string]client.Object{"api": &policyv1.PodDisruptionBudget{}})
+
+		group := pt.MakePodGroup("api", ns).Replicas(2).ServicePort("http", 80).Obj()
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getGroup(ctx, g, "api")
+			g.Expect(got.Status.Conditions).To(degraded("NameConflict",
+				`Service "api"`, `ConfigMap "api-peers"`, `PodDisruptionBudget "api"`))
+			// The children the group does control still reconcile.
+			controlledBy(ctx, g, &corev1.Service{}, "api-members", got)
+			g.Expect(got.Status.ReadyReplicas).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Expect(getGroup(ctx, Default, "api").Status.Conditions).To(degraded("NameConflict",
+			`ConfigMap "api-peers" exists and is controlled by Service "api"`, `Service "api" exists and has no controller`))
+
+		Consistently(func(g Gomega) {
+			g.Expect(serialized(ctx, g, foreign)).To(Equal(before))
+			g.Expect(serialized(ctx, g, map[string]client.Object{"api": &policyv1.PodDisruptionBudget{}})).To(Equal(beforeBudget))
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	It("lets the first of two groups whose child names collide keep the object, and tells the second", func(ctx context.Context) {
+		first := pt.MakePodGroup("a", ns).Replicas(1).Obj()
+		Expect(k8sClient.Create(ctx, first)).To(Succeed())
+		headless := map[string]client.Object{"a-members": &corev1.Service{}}
+		Eventually(func(g Gomega) { controlledBy(ctx, g, &corev1.Service{}, "a-members", first) }).
+			WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "a").Status.AvailableReplicas).To(Equal(int32(1)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		time.Sleep(time.Second) // let the first group come to rest
+		before := serialized(ctx, Default, headless)
+
+		// The second group's ClusterIP Service is named a-members too.
+		Expect(k8sClient.Create(ctx, pt.MakePodGroup("a-members", ns).Replicas(1).ServicePort("http", 80).Obj())).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "a-members").Status.Conditions).To(degraded("NameConflict",
+				`Service "a-members" exists and is controlled by PodGroup "a"`))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(serialized(ctx, g, headless)).To(Equal(before))
+			g.Expect(getGroup(ctx, g, "a").Status.Conditions).To(ContainElement(SatisfyAll(
+				HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionFalse))))
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+})
