@@ -17,8 +17,9 @@ import (
 )
 
 // CacheOptions keep the manager's memory proportional to peapod's own objects and small per object: Pods,
-// Services and ConfigMaps are cached only when they carry the group label, managedFields are dropped from
-// everything, and cached children keep only what the reconciler reads (see slimPod and slimChild).
+// Services, ConfigMaps and PodDisruptionBudgets are cached only when they carry the group label, managedFields
+// are dropped from everything, and cached children keep only what the reconciler reads (see slimPod and
+// slimService).
 func CacheOptions() cache.Options {
 	hasGroup, err := labels.NewRequirement(peapodv1alpha1.GroupLabel, selection.Exists, nil)
 	if err != nil {
@@ -28,12 +29,10 @@ func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:       {Label: ours, Transform: slimPod},
-			&corev1.Service{}:   {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.Service{ObjectMeta: m} })},
-			&corev1.ConfigMap{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any { return &corev1.ConfigMap{ObjectMeta: m} })},
-			&policyv1.PodDisruptionBudget{}: {Label: ours, Transform: slimChild(func(m metav1.ObjectMeta) any {
-				return &policyv1.PodDisruptionBudget{ObjectMeta: m}
-			})},
+			&corev1.Pod{}:                   {Label: ours, Transform: slimPod},
+			&corev1.Service{}:               {Label: ours, Transform: slimService},
+			&corev1.ConfigMap{}:             {Label: ours, Transform: slimConfigMap},
+			&policyv1.PodDisruptionBudget{}: {Label: ours, Transform: slimBudget},
 			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.
 			&corev1.Node{}:          {Transform: slimNode},
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
@@ -68,20 +67,59 @@ func slimPod(obj any) (any, error) {
 	}, nil
 }
 
-// slimChild keeps of a cached Service or ConfigMap only its metadata: the reconciler compares the hash of what
-// it applied (an annotation) and the owner, never the content.
-func slimChild(withMeta func(metav1.ObjectMeta) any) func(any) (any, error) {
-	return func(obj any) (any, error) {
-		in, ok := obj.(metav1.Object)
-		if !ok {
-			return passTombstone(obj, "child")
-		}
-		meta := slimMeta(in)
-		if hash, found := in.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation]; found {
-			meta.Annotations = map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash}
-		}
-		return withMeta(meta), nil
+// The cached children (slimService, slimBudget, slimConfigMap) keep their metadata, the hash of what peapod
+// last applied (an annotation), and the fields peapod applies, so a hand edit of one of them is seen and undone
+// (desired.Holds) without reading past the cache; their status and everything else are dropped: a status-only
+// change (the disruption controller rewrites a budget's often) then compares equal and costs no write.
+
+// slimService keeps of a Service the selector, ports, type, publishNotReadyAddresses and a clusterIP of None
+// (the headless Service's; an allocated clusterIP is the API server's, not peapod's).
+func slimService(obj any) (any, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return passTombstone(obj, "Service")
 	}
+	spec := corev1.ServiceSpec{
+		Type:                     svc.Spec.Type,
+		Selector:                 svc.Spec.Selector,
+		Ports:                    svc.Spec.Ports,
+		PublishNotReadyAddresses: svc.Spec.PublishNotReadyAddresses,
+	}
+	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		spec.ClusterIP = corev1.ClusterIPNone
+	}
+	return &corev1.Service{ObjectMeta: slimChildMeta(svc), Spec: spec}, nil
+}
+
+// slimBudget keeps of a PodDisruptionBudget its spec.
+func slimBudget(obj any) (any, error) {
+	pdb, ok := obj.(*policyv1.PodDisruptionBudget)
+	if !ok {
+		return passTombstone(obj, "PodDisruptionBudget")
+	}
+	return &policyv1.PodDisruptionBudget{ObjectMeta: slimChildMeta(pdb), Spec: pdb.Spec}, nil
+}
+
+// slimConfigMap keeps of a ConfigMap the peer list, the one key peapod writes.
+func slimConfigMap(obj any) (any, error) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return passTombstone(obj, "ConfigMap")
+	}
+	out := &corev1.ConfigMap{ObjectMeta: slimChildMeta(cm)}
+	if peers, found := cm.Data[peapodv1alpha1.PeersFile]; found {
+		out.Data = map[string]string{peapodv1alpha1.PeersFile: peers}
+	}
+	return out, nil
+}
+
+// slimChildMeta is slimMeta plus the applied-hash annotation.
+func slimChildMeta(obj metav1.Object) metav1.ObjectMeta {
+	meta := slimMeta(obj)
+	if hash, found := obj.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation]; found {
+		meta.Annotations = map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash}
+	}
+	return meta
 }
 
 func slimMeta(obj metav1.Object) metav1.ObjectMeta {

@@ -61,13 +61,18 @@ type childApply[T any] interface {
 	WithAnnotations(map[string]string) T
 }
 
+// atomicFields are the fields of a child the API server treats as one value (a Service's and a budget's
+// selector): a re-apply replaces them whole, so they are compared whole.
+var atomicFields = []string{"spec.selector"}
+
 // apply server-side applies a child, with ForceOwnership, only over an object the group controls or adopts:
 //   - an object the cache does not have (it holds only objects with the group label) is looked up past the cache,
 //     so an object of that name someone else made is never created over;
 //   - an object of someone else's (desired.ClaimOf) is left as it is: a NameConflict problem names it and who
 //     controls it;
-//   - the group's own child is written unless it already carries the hash of the same apply configuration: a
-//     group whose spec did not change costs no API write.
+//   - the group's own child is written only when what peapod applies is no longer there: the annotation holds
+//     the hash of the last apply (a spec change, or a field peapod stopped setting) and desired.Holds compares the
+//     applied fields (a hand edit). An unchanged group, or a child whose status alone changed, costs no write.
 func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing client.Object, ac T) error {
 	kind, key := *ac.GetKind(), types.NamespacedName{Namespace: w.group.Namespace, Name: *ac.GetName()}
 	hash := desired.Hash(ac)
@@ -85,7 +90,7 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
 		return nil
 	}
-	if existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash {
+	if existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash && desired.Holds(existing, ac, atomicFields...) {
 		return nil
 	}
 	return writeChild(ctx, w, ac, hash)

@@ -10,15 +10,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
-// Ownership (issue 9): peapod writes only what its group controls.
+// Ownership (issue 9): peapod writes only what its group controls, and puts back what it applied when someone
+// edits it.
 var _ = Describe("PodGroup ownership", func() {
 	var ns string
 
@@ -123,6 +126,59 @@ var _ = Describe("PodGroup ownership", func() {
 			g.Expect(serialized(ctx, g, headless)).To(Equal(before))
 			g.Expect(getGroup(ctx, g, "a").Status.Conditions).To(ContainElement(SatisfyAll(
 				HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionFalse))))
+		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+	})
+
+	It("puts back a hand-edited headless Service selector, budget and peer list", func(ctx context.Context) {
+		Expect(k8sClient.Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Obj())).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "web").Status.AvailableReplicas).To(Equal(int32(2)))
+			var cm corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-peers"}, &cm)).To(Succeed())
+			var pdb policyv1.PodDisruptionBudget
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &pdb)).To(Succeed())
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+
+		mergePatch := func(obj client.Object, name, patch string) {
+			obj.SetNamespace(ns)
+			obj.SetName(name)
+			Expect(k8sClient.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
+		}
+		mergePatch(&corev1.Service{}, "web-members", `{"spec":{"selector":{"peapod.io/group":null,"app":"other"}}}`)
+		mergePatch(&policyv1.PodDisruptionBudget{}, "web", `{"spec":{"minAvailable":1}}`)
+		mergePatch(&corev1.ConfigMap{}, "web-peers", `{"data":{"peers":"evil.example.com\n"}}`)
+
+		Eventually(func(g Gomega) {
+			var svc corev1.Service
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-members"}, &svc)).To(Succeed())
+			g.Expect(svc.Spec.Selector).To(Equal(desired.SelectorLabels("web")))
+			var pdb policyv1.PodDisruptionBudget
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &pdb)).To(Succeed())
+			g.Expect(pdb.Spec.MinAvailable).To(Equal(ptr.To(intstr.FromInt32(2))))
+			var cm corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-peers"}, &cm)).To(Succeed())
+			g.Expect(cm.Data[peapodv1alpha1.PeersFile]).To(Equal(desired.PeerDNSNames("web", ns, 2)[0] + "\n" +
+				desired.PeerDNSNames("web", ns, 2)[1] + "\n"))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+	})
+
+	It("writes nothing when only a child's status changes", func(ctx context.Context) {
+		Expect(k8sClient.Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).ServicePort("http", 80).Obj())).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "web").Status.AvailableReplicas).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		time.Sleep(time.Second) // let the last writes land
+		// The disruption controller rewrites a budget's status often; envtest has none, so the test plays it.
+		var pdb policyv1.PodDisruptionBudget
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &pdb)).To(Succeed())
+		pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, CurrentHealthy: 2, DesiredHealthy: 2, ExpectedPods: 2}
+		Expect(k8sClient.Status().Update(ctx, &pdb)).To(Succeed())
+		children := map[string]client.Object{"web": &corev1.Service{}, "web-members": &corev1.Service{}, "web-peers": &corev1.ConfigMap{}}
+		before := serialized(ctx, Default, children)
+		beforeBudget := serialized(ctx, Default, map[string]client.Object{"web": &policyv1.PodDisruptionBudget{}})
+		Consistently(func(g Gomega) {
+			g.Expect(serialized(ctx, g, children)).To(Equal(before))
+			g.Expect(serialized(ctx, g, map[string]client.Object{"web": &policyv1.PodDisruptionBudget{}})).To(Equal(beforeBudget))
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 	})
 })

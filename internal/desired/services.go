@@ -1,7 +1,10 @@
 package desired
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -113,4 +116,64 @@ func NameConflict(kind string, obj metav1.Object) string {
 	}
 	return fmt.Sprintf("%s %q exists and %s: peapod leaves it alone; rename the group, or delete that %s",
 		kind, obj.GetName(), owner, kind)
+}
+
+// Holds reports whether obj still has every field the apply configuration ac sets, with the value ac gives it:
+// an object must have ac's keys, a list each of ac's items (matched by any item of obj's list), so what others
+// added (a label, an owner) is no drift. Fields the API server treats as one value (the atomic paths, such as
+// "spec.selector") must be equal as a whole: applying again replaces them whole. An object someone edited behind
+// peapod's back no longer holds what peapod applied.
+func Holds(obj, ac any, atomic ...string) bool {
+	have, want := asJSON(obj), asJSON(ac)
+	if want, ok := want.(map[string]any); ok {
+		delete(want, "kind")
+		delete(want, "apiVersion")
+	}
+	return holds(have, want, "", atomic)
+}
+
+func holds(have, want any, path string, atomic []string) bool {
+	if slices.Contains(atomic, path) {
+		return reflect.DeepEqual(have, want)
+	}
+	switch want := want.(type) {
+	case map[string]any:
+		have, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for key, w := range want {
+			h, found := have[key]
+			if !found || !holds(h, w, strings.TrimPrefix(path+"."+key, "."), atomic) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		have, ok := have.([]any)
+		if !ok {
+			return false
+		}
+		for _, w := range want {
+			if !slices.ContainsFunc(have, func(h any) bool { return holds(h, w, path, atomic) }) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(have, want)
+	}
+}
+
+// asJSON is v as encoding/json decodes its JSON into an any: maps, lists, strings, float64s and bools.
+func asJSON(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshalling %T: %v", v, err))
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		panic(fmt.Sprintf("unmarshalling %T: %v", v, err))
+	}
+	return out
 }
