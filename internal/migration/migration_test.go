@@ -371,8 +371,9 @@ func TestSetAside(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			var got []string
-			for _, pod := range SetAside(tc.migrations, tc.pods) {
+			members := SetAside(tc.migrations, tc.pods)
+			got := make([]string, 0, len(members))
+			for _, pod := range members {
 				got = append(got, pod.Name)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
