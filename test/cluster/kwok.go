@@ -11,6 +11,44 @@ import (
 // pods through Running, Succeeded/Failed and deletion; `make controlplane` copies them next to the kwok binary.
 var kwokStages = []string{"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"}
 
+// podReadyAgain is a stage of our own: a kubelet reports its Pods' real status again once it is back, so a
+// Running Pod the controller-manager marked not Ready while its node was silent (MarkPodsNotReady) turns Ready
+// again when the node is managed again, as the kubelet's status manager does within its 10 s sync. kwok's own
+// stages only make Pending Pods Ready, and such a Pod would stay not Ready for good.
+const podReadyAgain = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-ready-again
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Running'
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'In'
+      values:
+      - 'False'
+  delay:
+    durationMilliseconds: 1000
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Ready
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: ContainersReady
+`
+
 // writeKwokConfig writes one multi-document config: kwok's options followed by the stages.
 func writeKwokConfig(binDir, dir string, t Timings) (string, error) {
 	var b strings.Builder
@@ -37,6 +75,7 @@ options:
 		b.Write(data)
 		b.WriteString("\n")
 	}
+	b.WriteString("---\n" + podReadyAgain)
 	path := filepath.Join(dir, "kwok.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
