@@ -59,6 +59,7 @@ type childApply[T any] interface {
 	GetKind() *string
 	GetName() *string
 	WithAnnotations(map[string]string) T
+	WithResourceVersion(string) T
 }
 
 // atomicFields are the fields of a child the API server treats as one value (a Service's and a budget's
@@ -70,6 +71,8 @@ var atomicFields = []string{"spec.selector"}
 //     so an object of that name someone else made is never created over;
 //   - an object of someone else's (desired.ClaimOf) is left as it is: a NameConflict problem names it and who
 //     controls it;
+//   - an orphan with the group's label, as an orphaning delete of the group leaves it, is adopted once the group
+//     is confirmed live (canAdopt), and only as it was judged (its resourceVersion is the apply's precondition);
 //   - the group's own child is written only when what peapod applies is no longer there: the annotation holds
 //     the hash of the last apply (a spec change, or a field peapod stopped setting) and desired.Holds compares the
 //     applied fields (a hand edit). An unchanged group, or a child whose status alone changed, costs no write.
@@ -86,8 +89,20 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 	if err != nil {
 		return err
 	}
-	if desired.ClaimOf(existing, w.group) != desired.Controlled {
+	switch desired.ClaimOf(existing, w.group) {
+	case desired.Foreign:
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
+		return nil
+	case desired.Orphan:
+		if err := w.r.canAdopt(ctx, w.group); err != nil {
+			return fmt.Errorf("adopting %s %s: %w", kind, key.Name, err)
+		}
+		// Written only over the object judged an orphan: a controller set meanwhile makes the apply a conflict.
+		ac.WithResourceVersion(existing.GetResourceVersion())
+		if err := writeChild(ctx, w, ac, hash); err != nil {
+			return err
+		}
+		w.r.Recorder.Eventf(w.group, existing, corev1.EventTypeNormal, "Adopted", "Adopt", "Adopted orphaned %s %s", kind, key.Name)
 		return nil
 	}
 	if existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash && desired.Holds(existing, ac, atomicFields...) {

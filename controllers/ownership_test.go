@@ -3,12 +3,16 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -20,8 +24,8 @@ import (
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
-// Ownership (issue 9): peapod writes only what its group controls, and puts back what it applied when someone
-// edits it.
+// Ownership (issue 9): peapod writes only what its group controls, puts back what it applied when someone edits
+// it, and adopts what an orphaning delete left behind.
 var _ = Describe("PodGroup ownership", func() {
 	var ns string
 
@@ -181,4 +185,108 @@ var _ = Describe("PodGroup ownership", func() {
 			g.Expect(serialized(ctx, g, map[string]client.Object{"web": &policyv1.PodDisruptionBudget{}})).To(Equal(beforeBudget))
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
 	})
+
+	It("adopts the members and children an orphaning delete left behind, creating no Pod", func(ctx context.Context) {
+		group := pt.MakePodGroup("web", ns).Replicas(2).ServicePort("http", 80).Obj()
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "web").Status.AvailableReplicas).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		// A Pod with the group's label that something else controls is never taken.
+		keeper := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "keeper", Namespace: ns}}
+		Expect(k8sClient.Create(ctx, keeper)).To(Succeed())
+		kept := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "kept", Namespace: ns, Labels: desired.SelectorLabels("web"),
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "keeper", UID: keeper.UID, Controller: ptr.To(true)}}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pt.PauseImage}}},
+		}
+		Expect(k8sClient.Create(ctx, kept)).To(Succeed())
+
+		uids := func(g Gomega) map[string]types.UID {
+			out := map[string]types.UID{}
+			var pods corev1.PodList
+			g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+			for _, p := range pods.Items {
+				out["Pod/"+p.Name] = p.UID
+			}
+			children := map[string]client.Object{"Service/web": &corev1.Service{}, "Service/web-members": &corev1.Service{},
+				"ConfigMap/web-peers": &corev1.ConfigMap{}, "PodDisruptionBudget/web": &policyv1.PodDisruptionBudget{}}
+			for key, obj := range children {
+				name := key[strings.Index(key, "/")+1:]
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+				out[key] = obj.GetUID()
+			}
+			return out
+		}
+		before := uids(Default)
+		Expect(before).To(HaveKey("Pod/web-0"))
+		// The fake kubelet makes it Running first; from then on nothing may write it.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(kept), kept)).To(Succeed())
+			g.Expect(kept.Status.Phase).To(Equal(corev1.PodRunning))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		keptBefore := serialized(ctx, Default, map[string]client.Object{"kept": &corev1.Pod{}})
+
+		// kubectl delete --cascade=orphan, played without the garbage collector envtest lacks: the API server sets
+		// the orphan finalizer, the collector removes the group's owner references from its dependents and then the
+		// finalizer.
+		Expect(k8sClient.Delete(ctx, group, client.PropagationPolicy(metav1.DeletePropagationOrphan))).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(group), group)).To(Succeed())
+		Expect(group.Finalizers).To(ContainElement(metav1.FinalizerOrphanDependents))
+		orphanDependents(ctx, ns, group.UID)
+		Expect(k8sClient.Patch(ctx, group, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`)))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(group), &peapodv1alpha1.PodGroup{}))
+		}).WithContext(ctx).WithTimeout(eventually).Should(BeTrue())
+
+		again := pt.MakePodGroup("web", ns).Replicas(2).ServicePort("http", 80).Obj()
+		Expect(k8sClient.Create(ctx, again)).To(Succeed())
+		Eventually(func(g Gomega) {
+			for _, name := range []string{"web-0", "web-1"} {
+				controlledBy(ctx, g, &corev1.Pod{}, name, again)
+			}
+			controlledBy(ctx, g, &corev1.Service{}, "web", again)
+			controlledBy(ctx, g, &corev1.Service{}, "web-members", again)
+			controlledBy(ctx, g, &corev1.ConfigMap{}, "web-peers", again)
+			controlledBy(ctx, g, &policyv1.PodDisruptionBudget{}, "web", again)
+			got := getGroup(ctx, g, "web")
+			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Expect(uids(Default)).To(Equal(before), "an object was replaced rather than adopted")
+		Expect(serialized(ctx, Default, map[string]client.Object{"kept": &corev1.Pod{}})).To(Equal(keptBefore))
+
+		var events eventsv1.EventList
+		Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+		for _, e := range events.Items {
+			if e.Regarding.UID == again.UID {
+				Expect(e.Reason).NotTo(Equal("MembersCreated"), e.Note)
+			}
+		}
+	})
 })
+
+// orphanDependents does what the garbage collector does for an orphaning delete: it removes the owner's
+// references from every object in the namespace that has one.
+func orphanDependents(ctx context.Context, ns string, owner types.UID) {
+	lists := []client.ObjectList{&corev1.PodList{}, &corev1.ServiceList{}, &corev1.ConfigMapList{}, &policyv1.PodDisruptionBudgetList{}}
+	for _, list := range lists {
+		Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		items, err := meta.ExtractList(list)
+		Expect(err).NotTo(HaveOccurred())
+		for _, item := range items {
+			obj := item.(client.Object)
+			var refs []metav1.OwnerReference
+			for _, ref := range obj.GetOwnerReferences() {
+				if ref.UID != owner {
+					refs = append(refs, ref)
+				}
+			}
+			if len(refs) == len(obj.GetOwnerReferences()) {
+				continue
+			}
+			patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+			obj.SetOwnerReferences(refs)
+			Expect(k8sClient.Patch(ctx, obj, patch)).To(Succeed())
+		}
+	}
+}

@@ -65,7 +65,7 @@ type PodGroupReconciler struct {
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -118,18 +118,25 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return result, nil
 }
 
+// memberPods lists the Pods the group controls, adopting first the orphans with its label that are not being
+// deleted (adopt.go).
 func (r *PodGroupReconciler) memberPods(ctx context.Context, g *peapodv1alpha1.PodGroup) ([]*corev1.Pod, error) {
 	var list corev1.PodList
 	if err := r.List(ctx, &list, client.InNamespace(g.Namespace), client.MatchingLabels(desired.SelectorLabels(g.Name))); err != nil {
 		return nil, fmt.Errorf("listing the members of %s: %w", klog.KObj(g), err)
 	}
 	pods := make([]*corev1.Pod, 0, len(list.Items))
+	var orphans []*corev1.Pod
 	for i := range list.Items {
-		if metav1.IsControlledBy(&list.Items[i], g) {
-			pods = append(pods, &list.Items[i])
+		switch pod := &list.Items[i]; {
+		case metav1.IsControlledBy(pod, g):
+			pods = append(pods, pod)
+		case desired.ClaimOf(pod, g) == desired.Orphan && pod.DeletionTimestamp == nil:
+			orphans = append(orphans, pod)
 		}
 	}
-	return pods, nil
+	adopted, err := r.adoptPods(ctx, g, orphans)
+	return append(pods, adopted...), err
 }
 
 func (r *PodGroupReconciler) writeStatus(ctx context.Context, w *reconcileWork, failure error) error {
