@@ -57,7 +57,11 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 		if err != nil {
 			errs = append(errs, err)
 		}
-		wrote = wrote || acted
+		// A step that ends the migration but whose status did not land (a conflict) leaves the migration active
+		// as stored, so its replacement stays set aside: a plan made now would find the member without its
+		// source and create a second Pod beside the replacement. The plan waits for the migration's next event.
+		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
+		wrote = wrote || acted || (ended && m.Active())
 		if acted && step.Action == migration.CreateReplacement {
 			running++
 		}

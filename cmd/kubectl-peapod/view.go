@@ -162,10 +162,10 @@ func replacementOf(pods []*corev1.Pod, active *peapodv1alpha1.PodMigration) *cor
 		return nil
 	}
 	if active != nil {
-		for _, pod := range pods {
-			if pod.Labels[peapodv1alpha1.MigrationLabel] == active.Name {
-				return pod
-			}
+		// By what only the migration's replacement has (its name from the migration's UID): the member's own Pod
+		// may carry the label of an earlier migration of the same name.
+		if pod := migration.ReplacementOf(active, pods); pod != nil {
+			return pod
 		}
 	}
 	for _, pod := range slices.Backward(pods) {
