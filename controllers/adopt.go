@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,18 +61,20 @@ func (r *PodGroupReconciler) adoptPods(ctx context.Context, g *peapodv1alpha1.Po
 	return adopted, nil
 }
 
-// adopt adds the group's controller reference to an orphan with a strategic merge patch (other owner references
-// stay) that carries the object's UID and resourceVersion: the object must be the one judged, unchanged since, so
-// a controller set meanwhile is never overwritten (the patch fails with a conflict and the next reconcile judges
-// again). obj is updated to what the API server returned.
+// adopt adds the group's controller reference to an orphan's owner references with a JSON merge patch that
+// carries the object's UID and resourceVersion: the object must be the one judged, unchanged since, so an owner
+// or controller set meanwhile is never overwritten (the patch fails with a conflict and the next reconcile judges
+// again). A merge patch leaves untouched fields byte for byte, as a ControllerRevision's immutable data must be (a
+// strategic merge patch re-encodes it, and the API server refuses). obj is updated to what the server returned.
 func (r *PodGroupReconciler) adopt(ctx context.Context, g *peapodv1alpha1.PodGroup, obj client.Object) error {
+	owners := append(slices.Clone(obj.GetOwnerReferences()), desired.ControllerRef(g))
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"ownerReferences": []metav1.OwnerReference{desired.ControllerRef(g)},
+		"ownerReferences": owners,
 		"uid":             obj.GetUID(),
 		"resourceVersion": obj.GetResourceVersion(),
 	}})
 	if err != nil {
 		return err
 	}
-	return r.Patch(ctx, obj, client.RawPatch(types.StrategicMergePatchType, patch))
+	return r.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
 }

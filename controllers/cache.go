@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -17,7 +18,8 @@ import (
 )
 
 // CacheOptions keep the manager's memory proportional to peapod's own objects and small per object: Pods,
-// Services, ConfigMaps and PodDisruptionBudgets are cached only when they carry the group label, managedFields
+// Services, ConfigMaps, PodDisruptionBudgets and ControllerRevisions are cached only when they carry the group
+// label, managedFields
 // are dropped from everything, and cached children keep only what the reconciler reads (see slimPod and
 // slimService).
 func CacheOptions() cache.Options {
@@ -33,6 +35,8 @@ func CacheOptions() cache.Options {
 			&corev1.Service{}:               {Label: ours, Transform: slimService},
 			&corev1.ConfigMap{}:             {Label: ours, Transform: slimConfigMap},
 			&policyv1.PodDisruptionBudget{}: {Label: ours, Transform: slimBudget},
+			// The group's revisions, for pruning; the shape a revision stores is read past the cache when needed.
+			&appsv1.ControllerRevision{}: {Label: ours, Transform: slimRevision},
 			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.
 			&corev1.Node{}:          {Transform: slimNode},
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
@@ -111,6 +115,15 @@ func slimConfigMap(obj any) (any, error) {
 		out.Data = map[string]string{peapodv1alpha1.PeersFile: peers}
 	}
 	return out, nil
+}
+
+// slimRevision keeps of a ControllerRevision its metadata and revision number, not the shape it stores.
+func slimRevision(obj any) (any, error) {
+	rev, ok := obj.(*appsv1.ControllerRevision)
+	if !ok {
+		return passTombstone(obj, "ControllerRevision")
+	}
+	return &appsv1.ControllerRevision{ObjectMeta: slimMeta(rev), Revision: rev.Revision}, nil
 }
 
 // slimChildMeta is slimMeta plus the applied-hash annotation.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -136,4 +138,45 @@ func (w *reconcileWork) deleteOwned(ctx context.Context, obj client.Object, name
 	}
 	precondition := client.Preconditions{UID: ptr.To(obj.GetUID()), ResourceVersion: ptr.To(obj.GetResourceVersion())}
 	return client.IgnoreNotFound(w.r.Delete(ctx, obj, precondition))
+}
+
+// pruneRevisions deletes the group's oldest ControllerRevisions beyond spec.revisionHistoryLimit, of those no
+// member Pod runs that are neither the current nor the update revision (pods are all the group's Pods, migrations'
+// replacements included). Orphaned revisions with the group's label, as an orphaning delete left them, are
+// adopted first, so they are counted and collected with the group. At rest it reads the cache only.
+func (w *reconcileWork) pruneRevisions(ctx context.Context, pods []*corev1.Pod) error {
+	g := w.group
+	var list appsv1.ControllerRevisionList
+	if err := w.r.List(ctx, &list, client.InNamespace(g.Namespace), client.MatchingLabels(desired.SelectorLabels(g.Name))); err != nil {
+		return fmt.Errorf("listing the revisions of %s: %w", klog.KObj(g), err)
+	}
+	var revisions, orphans []*appsv1.ControllerRevision
+	for i := range list.Items {
+		switch rev := &list.Items[i]; desired.ClaimOf(rev, g) {
+		case desired.Controlled:
+			revisions = append(revisions, rev)
+		case desired.Orphan:
+			orphans = append(orphans, rev)
+		}
+	}
+	if len(orphans) > 0 {
+		if err := w.r.canAdopt(ctx, g); err != nil {
+			return err
+		}
+		for _, rev := range orphans {
+			if err := w.r.adopt(ctx, g, rev); err != nil {
+				return fmt.Errorf("adopting revision %s: %w", rev.Name, err)
+			}
+			revisions = append(revisions, rev)
+		}
+	}
+	var errs []error
+	live := desired.LiveRevisions(pods, w.currentRevision, w.updateRevision)
+	for _, rev := range desired.RevisionsToPrune(revisions, live, desired.RevisionHistoryLimit(g)) {
+		precondition := client.Preconditions{UID: ptr.To(rev.UID), ResourceVersion: ptr.To(rev.ResourceVersion)}
+		if err := w.r.Delete(ctx, rev, precondition); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("pruning revision %s: %w", rev.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

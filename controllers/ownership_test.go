@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -220,6 +221,7 @@ var _ = Describe("PodGroup ownership", func() {
 		}
 		before := uids(Default)
 		Expect(before).To(HaveKey("Pod/web-0"))
+		revision := desired.ControllerRevisionName("web", getGroup(ctx, Default, "web").Status.UpdateRevision)
 		// The fake kubelet makes it Running first; from then on nothing may write it.
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(kept), kept)).To(Succeed())
@@ -249,6 +251,7 @@ var _ = Describe("PodGroup ownership", func() {
 			controlledBy(ctx, g, &corev1.Service{}, "web-members", again)
 			controlledBy(ctx, g, &corev1.ConfigMap{}, "web-peers", again)
 			controlledBy(ctx, g, &policyv1.PodDisruptionBudget{}, "web", again)
+			controlledBy(ctx, g, &appsv1.ControllerRevision{}, revision, again)
 			got := getGroup(ctx, g, "web")
 			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
@@ -263,12 +266,64 @@ var _ = Describe("PodGroup ownership", func() {
 			}
 		}
 	})
+
+	It("keeps revisionHistoryLimit revisions besides the current, the update and those members run", func(ctx context.Context) {
+		group := pt.MakePodGroup("web", ns).Replicas(2).Obj()
+		group.Spec.RevisionHistoryLimit = ptr.To[int32](2)
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		revisions := func(g Gomega) []string {
+			var list appsv1.ControllerRevisionList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var out []string
+			for _, rev := range list.Items {
+				out = append(out, rev.Labels[peapodv1alpha1.RevisionLabel])
+			}
+			return out
+		}
+		rolledOut := func() string {
+			var revision string
+			Eventually(func(g Gomega) {
+				got := getGroup(ctx, g, "web")
+				g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+				g.Expect(got.Status.UpdatedReplicas).To(Equal(int32(2)))
+				g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
+				g.Expect(got.Status.CurrentRevision).To(Equal(got.Status.UpdateRevision))
+				revision = got.Status.UpdateRevision
+			}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+			return revision
+		}
+		patch := func(p string) {
+			Expect(k8sClient.Patch(ctx, group, client.RawPatch(types.MergePatchType, []byte(p)))).To(Succeed())
+		}
+		history := []string{rolledOut()}
+		for _, tag := range []string{"3.1", "3.2", "3.3", "3.4"} {
+			patch(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.k8s.io/pause:` + tag + `"}]}}}}`)
+			history = append(history, rolledOut())
+		}
+		// Five revisions: the current one and the two before it stay.
+		Eventually(revisions).WithContext(ctx).WithTimeout(eventually).Should(ConsistOf(history[2:]))
+
+		// A partitioned rollout: web-0 stays at the current revision, web-1 moves to the update revision. With no
+		// history kept, those two alone remain.
+		patch(`{"spec":{"revisionHistoryLimit":0,"updateStrategy":{"rollingUpdate":{"partition":1}},` +
+			`"template":{"spec":{"containers":[{"name":"app","image":"registry.k8s.io/pause:3.5"}]}}}}`)
+		var update string
+		Eventually(func(g Gomega) {
+			got := getGroup(ctx, g, "web")
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+			g.Expect(got.Status.UpdatedReplicas).To(Equal(int32(1)))
+			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
+			update = got.Status.UpdateRevision
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Eventually(revisions).WithContext(ctx).WithTimeout(eventually).Should(ConsistOf(history[4], update))
+	})
 })
 
 // orphanDependents does what the garbage collector does for an orphaning delete: it removes the owner's
 // references from every object in the namespace that has one.
 func orphanDependents(ctx context.Context, ns string, owner types.UID) {
-	lists := []client.ObjectList{&corev1.PodList{}, &corev1.ServiceList{}, &corev1.ConfigMapList{}, &policyv1.PodDisruptionBudgetList{}}
+	lists := []client.ObjectList{&corev1.PodList{}, &corev1.ServiceList{}, &corev1.ConfigMapList{}, &policyv1.PodDisruptionBudgetList{},
+		&appsv1.ControllerRevisionList{}}
 	for _, list := range lists {
 		Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 		items, err := meta.ExtractList(list)

@@ -76,6 +76,7 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 	// Members first: they are what users wait for, and the client's QPS budget is spent in this order. The
 	// peer ConfigMap they mount follows within the same reconcile (a kubelet retries the mount until it exists).
 	var errs []error
+	pods := w.pods // all the group's Pods: syncMembers sets migrations' replacements aside
 	result, err := w.syncMembers(ctx)
 	if err != nil {
 		errs = append(errs, err)
@@ -86,6 +87,9 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 	if err := w.ensureRevision(ctx); err != nil {
 		// The status keeps naming the previous revision, so the next reconcile stores this one again.
 		w.revisionNotStored = true
+		errs = append(errs, err)
+	}
+	if err := w.pruneRevisions(ctx, pods); err != nil {
 		errs = append(errs, err)
 	}
 	return result, errors.Join(errs...)

@@ -55,6 +55,14 @@ type PodGroupSpec struct {
 	// +optional
 	UpdateStrategy *UpdateStrategy `json:"updateStrategy,omitempty"`
 
+	// revisionHistoryLimit is how many ControllerRevisions of earlier templates are kept, besides the current and
+	// update revisions and those a member still runs; older ones are deleted, oldest first. A partitioned rollout
+	// recreates a member below the partition from its revision. Default 10, like a StatefulSet's.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
 	// placement spreads the members over nodes or zones.
 	// +optional
 	Placement *Placement `json:"placement,omitempty"`

@@ -1,9 +1,11 @@
 package desired
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -74,4 +76,46 @@ func ControllerRevision(g *peapodv1alpha1.PodGroup, shape Shape) *appsv1.Control
 		Data:       runtime.RawExtension{Raw: shape.Encode()},
 		Revision:   g.Generation,
 	}
+}
+
+// DefaultRevisionHistoryLimit is spec.revisionHistoryLimit's default, a StatefulSet's.
+const DefaultRevisionHistoryLimit = 10
+
+// RevisionHistoryLimit is spec.revisionHistoryLimit with its default.
+func RevisionHistoryLimit(g *peapodv1alpha1.PodGroup) int {
+	if g.Spec.RevisionHistoryLimit == nil {
+		return DefaultRevisionHistoryLimit
+	}
+	return max(int(*g.Spec.RevisionHistoryLimit), 0)
+}
+
+// RevisionsToPrune picks, as a StatefulSet truncates its history, the revisions to delete: of those that are not
+// live (the current and update revisions, and every revision a member Pod runs), all but the newest limit. Newest
+// is the highest .revision (the group's generation when it was stored), then the latest creation, then the name.
+// A revision is known by its peapod.io/revision label; one without it is left alone.
+func RevisionsToPrune(revisions []*appsv1.ControllerRevision, live map[string]bool, limit int) []*appsv1.ControllerRevision {
+	var history []*appsv1.ControllerRevision
+	for _, rev := range revisions {
+		if name, ok := rev.Labels[peapodv1alpha1.RevisionLabel]; ok && !live[name] {
+			history = append(history, rev)
+		}
+	}
+	if len(history) <= limit {
+		return nil
+	}
+	slices.SortFunc(history, func(a, b *appsv1.ControllerRevision) int {
+		return cmp.Or(cmp.Compare(a.Revision, b.Revision), a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
+	})
+	return history[:len(history)-limit]
+}
+
+// LiveRevisions are the revisions a group must keep: the current and update revisions and those its Pods run.
+func LiveRevisions(pods []*corev1.Pod, current, update string) map[string]bool {
+	live := map[string]bool{current: true, update: true}
+	for _, pod := range pods {
+		if rev, ok := pod.Labels[peapodv1alpha1.RevisionLabel]; ok {
+			live[rev] = true
+		}
+	}
+	return live
 }
