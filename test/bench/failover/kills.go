@@ -10,11 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
-	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // leaseRenewal is how often a kubelet (here kwok) renews its node Lease by default.
@@ -27,7 +25,7 @@ func killNodes(ctx context.Context, c *cluster.Cluster, pods *podTracker, o opti
 	first := time.Now()
 	for i := range o.kills {
 		jitter := time.Duration(rand.Int64N(int64(leaseRenewal)))
-		if err := sleepUntil(ctx, first.Add(time.Duration(i)*o.interval+jitter)); err != nil {
+		if err := utils.SleepUntil(ctx, first.Add(time.Duration(i)*o.interval+jitter)); err != nil {
 			return err
 		}
 		victim, err := pickVictim(ctx, c, pods)
@@ -42,10 +40,10 @@ func killNodes(ctx context.Context, c *cluster.Cluster, pods *podTracker, o opti
 		if !k.fenced {
 			continue
 		}
-		if err := sleepUntil(ctx, k.diedAt.Add(o.fenceAfter)); err != nil {
+		if err := utils.SleepUntil(ctx, k.diedAt.Add(o.fenceAfter)); err != nil {
 			return err
 		}
-		if err := fence(ctx, c.Clientset, victim); err != nil {
+		if err := utils.Fence(ctx, c.Clientset, victim); err != nil {
 			return fmt.Errorf("fencing %s: %w", victim, err)
 		}
 		k.fencedAt = time.Now()
@@ -81,29 +79,4 @@ func pickVictim(ctx context.Context, c *cluster.Cluster, pods *podTracker) (stri
 			cmp.Compare(a.Name, b.Name))
 	})
 	return victim.Name, nil
-}
-
-// fence puts the out-of-service taint on a node, as an administrator or a fencing agent does once it knows the
-// machine is off. It goes through the API, not kubectl, so the moment it returns is the moment it took effect.
-func fence(ctx context.Context, cs kubernetes.Interface, name string) error {
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		node, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{
-			Key: nodehealth.OutOfServiceTaint, Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute,
-		})
-		_, err = cs.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-		return err
-	})
-}
-
-func sleepUntil(ctx context.Context, at time.Time) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Until(at)):
-		return nil
-	}
 }

@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // Goals of peapod's failover, printed beside its figures.
@@ -46,19 +47,13 @@ func outcomes(losses []loss, fenced bool) map[string]*outcome {
 	return out
 }
 
-// percentile is the nearest-rank percentile of sorted durations: with fewer than 100 of them, p99 is the max.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[max(rank, 1)-1]
-}
-
 // stats prints p50, p99 and max, or dashes when nothing was replaced.
 func stats(sorted []time.Duration) string {
 	if len(sorted) == 0 {
 		return fmt.Sprintf("%8s %8s %8s", "-", "-", "-")
 	}
 	s := func(d time.Duration) string { return fmt.Sprintf("%7.1fs", d.Seconds()) }
-	return fmt.Sprintf("%s %s %s", s(percentile(sorted, 50)), s(percentile(sorted, 99)), s(sorted[len(sorted)-1]))
+	return fmt.Sprintf("%s %s %s", s(utils.Percentile(sorted, 50)), s(utils.Percentile(sorted, 99)), s(sorted[len(sorted)-1]))
 }
 
 func printReport(o options, losses []loss, strays int) {
@@ -141,7 +136,7 @@ func goal(what string, r *outcome, sorted []time.Duration, limit time.Duration) 
 		return fmt.Sprintf("goal %s <= %s: nothing measured", what, limit)
 	}
 	verdict := "met"
-	if len(sorted) < r.lost || percentile(sorted, 99) > limit {
+	if len(sorted) < r.lost || utils.Percentile(sorted, 99) > limit {
 		verdict = "MISSED"
 	}
 	return fmt.Sprintf("goal %s <= %s: %s", what, limit, verdict)
@@ -155,7 +150,7 @@ func ratio(a, b *outcome) string {
 	case len(a.sinceDeath) == 0:
 		return "never"
 	}
-	return fmt.Sprintf("%.1fx", percentile(a.sinceDeath, 50).Seconds()/percentile(b.sinceDeath, 50).Seconds())
+	return fmt.Sprintf("%.1fx", utils.Percentile(a.sinceDeath, 50).Seconds()/utils.Percentile(b.sinceDeath, 50).Seconds())
 }
 
 // killNumbers lists the kills of one kind: the fenced ones are the even-numbered.
