@@ -135,3 +135,9 @@ $(GOLANGCI_LINT):
 bench: controlplane manifests ## Bring-up, then failover after node deaths: PodGroups versus the built-in controllers.
 	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/bringup $(BENCH_ARGS)
 	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/failover $(FAILOVER_BENCH_ARGS)
+
+ROUNDS ?= 20
+
+.PHONY: chaos
+chaos: controlplane manifests ## A chaos campaign of ROUNDS random faults, peapod's invariants watched throughout; CHAOS_ARGS=-h lists the flags.
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/chaos -rounds $(ROUNDS) $(CHAOS_ARGS)
