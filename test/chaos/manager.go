@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,15 @@ func startManager(ctx context.Context, cfg *rest.Config, dir string) (*manager, 
 		return nil, err
 	}
 	// client-go's own lines (a watch that ends with kube-apiserver) go there too, not to the terminal.
-	logger := zap.New(zap.WriteTo(log), zap.UseDevMode(true))
+	// Times to the nanosecond, to be read beside the audit log: set as the manager's --zap-time-encoding is.
+	opts := zap.Options{Development: true, DestWriter: log}
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	opts.BindFlags(zapFlags)
+	if err := zapFlags.Parse([]string{"--zap-time-encoding=rfc3339nano"}); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	logger := zap.New(zap.UseFlagOptions(&opts))
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
 	cfg = rest.CopyConfig(cfg)

@@ -40,11 +40,12 @@ func (f *campaign) nodeFenced(ctx context.Context) (string, error) {
 	if err := sleep(ctx, fenceAfter); err != nil {
 		return what, err
 	}
+	// Timed from before the write: peapod may act on the taint before the answer to it reaches a loaded machine.
 	f.w.setFenced(node, true)
+	fenced := time.Now()
 	if err := utils.Fence(ctx, f.c.Clientset, node); err != nil {
 		return what, fmt.Errorf("fencing %s: %w", node, err)
 	}
-	fenced := time.Now()
 	at, missing, err := f.w.waitConverged(ctx, f.c, f.o.convergeTimeout)
 	switch {
 	case err != nil:
@@ -109,16 +110,16 @@ func (f *campaign) silence(ctx context.Context, nodes ...string) error {
 	return nil
 }
 
-// recoverNodes brings the nodes' kubelets back at once, and tells the watch each node is back once it is Ready.
+// recoverNodes brings the nodes' kubelets back at once, telling the watch first: from then on the kubelet
+// confirms the deletions of the Pods it ran (kwok deletes those being deleted at once) and renews its Lease.
 func (f *campaign) recoverNodes(ctx context.Context, nodes ...string) error {
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, node := range nodes {
+		f.w.setSilent(node, false)
 		wg.Go(func() {
-			if errs[i] = f.c.RecoverNode(ctx, node); errs[i] == nil {
-				f.w.setSilent(node, false)
-			} else {
-				errs[i] = fmt.Errorf("recovering %s: %w", node, errs[i])
+			if err := f.c.RecoverNode(ctx, node); err != nil {
+				errs[i] = fmt.Errorf("recovering %s: %w", node, err)
 			}
 		})
 	}

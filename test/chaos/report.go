@@ -85,8 +85,8 @@ func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	fmt.Printf("members lost (not converged at the end of their round): %d\n", lost)
 	fmt.Printf("healthy members deleted (Ready, on a node the round did not fault): %d\n", r.count(invariantDeletion, healthy))
 	fmt.Printf("time to converge after the fault ended, all rounds: %s\n", r.quantiles(r.f.rounds))
-	fmt.Printf("migration sources retired once their replacement was Ready: %d; replacements removed before they "+
-		"served: %d\n", r.retired, r.unserved)
+	fmt.Printf("allowed by (b) on nodes the round did not fault: migration sources retired once their own replacement "+
+		"was Ready %d, replacements removed before they served %d\n", r.retired, r.unserved)
 
 	if len(r.found) > 0 {
 		fmt.Printf("\nfirst violations:\n")
@@ -166,17 +166,22 @@ func (r *report) describe(ctx context.Context, c *cluster.Cluster, a *audit) {
 			fmt.Printf("  ... and %d more\n", len(r.found)-described)
 			return
 		}
-		fmt.Printf("  %d. (%s) %s, %.1fs into round %d (%s): %s\n", i+1, v.invariant, v.at.Local().Format(clockFormat),
-			v.at.Sub(started).Seconds(), v.round.number, v.round.kind, v.detail)
+		when := fmt.Sprintf("round %d (%s)", v.round.number, v.round.kind)
+		if v.round.number == 0 {
+			when = "no round"
+		}
+		fmt.Printf("  %d. (%s) %s, %.1fs into the campaign, %s: %s\n", i+1, v.invariant, v.at.Local().Format(clockFormat),
+			v.at.Sub(started).Seconds(), when, v.detail)
 		if v.pod == "" {
 			continue
 		}
 		fmt.Printf("     group %s, member %s, Pod %s, node %s\n", v.member.group, v.member, v.pod, v.node)
-		writes, err := a.writes(v.pod, v.at.Add(-3*time.Minute), v.at.Add(5*time.Second))
+		// What led to it: the writes of the 20 s before it was seen (the watch sees a write a few ms late).
+		writes, err := a.writes(v.pod, v.at.Add(-20*time.Second), v.at.Add(200*time.Millisecond))
 		if err != nil {
 			fmt.Printf("     (the audit log could not be read: %v)\n", err)
 		}
-		for _, w := range tail(writes, 6) {
+		for _, w := range tail(writes, 8) {
 			fmt.Printf("     audit: %s\n", w)
 		}
 		for _, e := range tail(eventsAround(events.Items, v), 8) {

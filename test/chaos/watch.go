@@ -288,8 +288,8 @@ func (w *watcher) faultNodes(nodes ...string) {
 	}
 }
 
-// setSilent says a node's kubelet is stopped (before it is) or back (once it is Ready again); a silent node is
-// faulted too.
+// setSilent says a node's kubelet is stopped, or back: told before either happens. A silent node is faulted
+// too, until the round ends.
 func (w *watcher) setSilent(node string, silent bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
