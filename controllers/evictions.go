@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/peapod-io/peapod/internal/plan"
 )
 
 // evictionNotices remembers when members were first left to Kubernetes' taint eviction, so the wait is bounded
@@ -13,14 +15,14 @@ import (
 // once more, a few seconds at most.
 type evictionNotices struct {
 	mu      sync.Mutex
-	noticed map[types.UID]time.Time
+	noticed map[types.UID]plan.EvictionNotice
 }
 
 // of returns the notices of the given Pods.
-func (n *evictionNotices) of(pods []*corev1.Pod) map[types.UID]time.Time {
+func (n *evictionNotices) of(pods []*corev1.Pod) map[types.UID]plan.EvictionNotice {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := map[types.UID]time.Time{}
+	out := map[types.UID]plan.EvictionNotice{}
 	for _, pod := range pods {
 		if at, ok := n.noticed[pod.UID]; ok {
 			out[pod.UID] = at
@@ -34,16 +36,16 @@ func (n *evictionNotices) notice(pods []*corev1.Pod, now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.noticed == nil {
-		n.noticed = map[types.UID]time.Time{}
+		n.noticed = map[types.UID]plan.EvictionNotice{}
 	}
-	for uid, at := range n.noticed {
-		if now.Sub(at) > time.Minute {
+	for uid, notice := range n.noticed {
+		if now.Sub(notice.At) > time.Minute {
 			delete(n.noticed, uid)
 		}
 	}
 	for _, pod := range pods {
 		if _, ok := n.noticed[pod.UID]; !ok {
-			n.noticed[pod.UID] = now
+			n.noticed[pod.UID] = plan.EvictionNotice{At: now, WhileLive: pod.DeletionTimestamp == nil}
 		}
 	}
 }

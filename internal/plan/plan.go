@@ -37,7 +37,7 @@ type Input struct {
 	AvoidingKnown bool
 	// EvictionNoticed is when the controller first saw each member it leaves to Kubernetes' taint eviction (see
 	// Plan.AwaitingEviction): a taint a user added has no time of its own.
-	EvictionNoticed map[types.UID]time.Time
+	EvictionNoticed map[types.UID]EvictionNotice
 	Now             time.Time
 }
 
@@ -122,9 +122,7 @@ func Make(in Input) Plan {
 	for ordinal, pod := range byOrdinal {
 		verdict := in.Nodes[pod.Spec.NodeName]
 		if pod.Spec.NodeName != "" && verdict.Replace {
-			noticed, seen := in.EvictionNoticed[pod.UID]
-			if pod.DeletionTimestamp == nil && verdict.EvictionPending(pod, evictionGrace, in.Now) &&
-				(!seen || in.Now.Before(noticed.Add(evictionGrace))) {
+			if in.awaitEviction(pod, verdict) {
 				// Let Kubernetes' taint eviction delete it first; its delete wakes us up.
 				p.AwaitingEviction = append(p.AwaitingEviction, pod)
 				continue
@@ -227,6 +225,31 @@ func (in Input) staleAvoidance(pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// EvictionNotice is when the controller first left a member to Kubernetes' taint eviction, and whether the Pod
+// was live then.
+type EvictionNotice struct {
+	At        time.Time
+	WhileLive bool
+}
+
+// awaitEviction says a member on a failed node is left, for at most evictionGrace, to Kubernetes' taint
+// eviction, which deletes by name and would otherwise delete the replacement created under that name. A Pod
+// already terminating is not spared it: the eviction deletes it again when a new NoExecute taint arrives (a Pod
+// evicted at the unreachable taint, then fenced). Only a Pod seen live and terminating since has had its eviction.
+func (in Input) awaitEviction(pod *corev1.Pod, verdict nodehealth.Verdict) bool {
+	if !verdict.EvictionPending(pod, evictionGrace, in.Now) {
+		return false
+	}
+	notice, seen := in.EvictionNoticed[pod.UID]
+	switch {
+	case !seen:
+		return true
+	case notice.WhileLive && pod.DeletionTimestamp != nil:
+		return false
+	}
+	return in.Now.Before(notice.At.Add(evictionGrace))
 }
 
 // revisionFor is the revision a new member gets: members below the partition keep the current revision.

@@ -122,7 +122,22 @@ func TestMake(t *testing.T) {
 				Pods: []*corev1.Pod{on("fenced", ready(0))},
 				Nodes: map[string]nodehealth.Verdict{"fenced": {Replace: true, NoExecute: []corev1.Taint{{
 					Key: nodehealth.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute}}}},
-				EvictionNoticed: map[types.UID]time.Time{ready(0).UID: now.Add(-6 * time.Second)}},
+				EvictionNoticed: map[types.UID]EvictionNotice{ready(0).UID: {At: now.Add(-6 * time.Second), WhileLive: true}}},
+			want: summary{Delete: []string{"g-0:NodeFailed!"}},
+		},
+		"a member already terminating when its node is fenced is left to the taint eviction too": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Now: now,
+				Pods: []*corev1.Pod{on("fenced", pt.MakeMemberPod("g", 0, "a").Terminating().Obj())},
+				Nodes: map[string]nodehealth.Verdict{"fenced": {Replace: true, NoExecute: []corev1.Taint{{
+					Key: nodehealth.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute, TimeAdded: &addedNow}}}}},
+			want: summary{RequeueAfter: 5 * time.Second},
+		},
+		"a member seen live, then deleted by the taint eviction, is replaced at once": {
+			in: Input{Replicas: 1, UpdateRevision: "a", MaxUnavailable: 1, Now: now,
+				Pods: []*corev1.Pod{on("fenced", pt.MakeMemberPod("g", 0, "a").Terminating().Obj())},
+				Nodes: map[string]nodehealth.Verdict{"fenced": {Replace: true, NoExecute: []corev1.Taint{{
+					Key: nodehealth.OutOfServiceTaint, Effect: corev1.TaintEffectNoExecute, TimeAdded: &addedNow}}}},
+				EvictionNoticed: map[types.UID]EvictionNotice{"g-0-a": {At: now.Add(-time.Second), WhileLive: true}}},
 			want: summary{Delete: []string{"g-0:NodeFailed!"}},
 		},
 		"a terminating pod that lost its identity is force-deleted when its node failed": {
