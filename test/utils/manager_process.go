@@ -92,3 +92,14 @@ func (m *ManagerProcess) Kill() {
 	_ = m.cmd.Process.Signal(syscall.SIGKILL)
 	<-m.done
 }
+
+// Pause sends SIGSTOP: the manager stops acting mid-step, as one starved of CPU or stuck in a long pause does,
+// and its Lease and watches lapse. Resume continues it.
+func (m *ManagerProcess) Pause() {
+	_ = m.cmd.Process.Signal(syscall.SIGSTOP)
+}
+
+// Resume sends SIGCONT to a paused manager.
+func (m *ManagerProcess) Resume() {
+	_ = m.cmd.Process.Signal(syscall.SIGCONT)
+}
