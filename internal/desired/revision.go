@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -31,11 +32,20 @@ func ShapeOf(spec *peapodv1alpha1.PodGroupSpec) Shape {
 	return Shape{Template: spec.Template, SharedVolumes: spec.SharedVolumes, Env: spec.Env, Placement: spec.Placement}
 }
 
-// Encode serialises the shape, as stored in a ControllerRevision.
+// Encode serialises the shape, as stored in a ControllerRevision, in the form the API server gives JSON it
+// decoded into maps (keys sorted, integers kept): a strategic merge patch of the revision, as the garbage collector
+// sends to orphan it, re-encodes its data so, and a revision's data may not change.
 func (s Shape) Encode() []byte {
 	data, err := json.Marshal(s)
 	if err != nil {
 		// Every field came from JSON; it always marshals back.
+		panic(fmt.Sprintf("marshalling a member shape: %v", err))
+	}
+	var canonical any
+	if err := utiljson.Unmarshal(data, &canonical); err != nil {
+		panic(fmt.Sprintf("reading back a member shape: %v", err))
+	}
+	if data, err = json.Marshal(canonical); err != nil {
 		panic(fmt.Sprintf("marshalling a member shape: %v", err))
 	}
 	return data

@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	pt "github.com/peapod-io/peapod/internal/testing"
@@ -74,5 +76,36 @@ func TestRevisionHistoryLimit(t *testing.T) {
 	g.Spec.RevisionHistoryLimit = ptr[int32](0)
 	if got := RevisionHistoryLimit(g); got != 0 {
 		t.Errorf("limit = %d, want 0", got)
+	}
+}
+
+// The garbage collector orphans a ControllerRevision (kubectl delete --cascade=orphan) with a strategic merge
+// patch of its owner references, and the API server applies it by decoding the whole object into maps and encoding
+// it again: a revision's data must come out of that byte for byte, or the patch is refused (data is immutable) and
+// the orphaning delete never finishes.
+func TestEncodedShapeSurvivesAStrategicMergePatch(t *testing.T) {
+	g := pt.MakePodGroup("web", "ns").SharedVolume("data").Env("MODE", "prod").Spread(peapodv1alpha1.SpreadNode).
+		Container(corev1.Container{Name: "sidecar", Image: pt.PauseImage, Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}).Obj()
+	g.Spec.Template.Labels = map[string]string{"b": "2", "a": "1 < 2 & 3"}
+	g.Spec.Template.Spec.ActiveDeadlineSeconds = ptr[int64](9007199254740993) // beyond a float64's integers
+	rev := ControllerRevision(g, ShapeOf(&g.Spec))
+	original, err := json.Marshal(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched, err := strategicpatch.StrategicMergePatch(original,
+		[]byte(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":"x"}]}}`), &appsv1.ControllerRevision{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after appsv1.ControllerRevision
+	if err := json.Unmarshal(patched, &after); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(rev.Data.Raw), string(after.Data.Raw)); diff != "" {
+		t.Errorf("a strategic merge patch changed the stored shape (-before +after):\n%s", diff)
+	}
+	if shape, err := DecodeShape(rev.Data.Raw); err != nil || Hash(shape) != ShapeOf(&g.Spec).Revision() {
+		t.Errorf("the stored shape does not decode to the group's (err %v)", err)
 	}
 }
