@@ -54,7 +54,8 @@ var _ = Describe("PodGroup ownership", func() {
 		return out
 	}
 	degraded := func(reason string, message ...string) OmegaMatcher {
-		matchers := []OmegaMatcher{HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionTrue), HaveField("Reason", reason)}
+		matchers := make([]OmegaMatcher, 0, 3+len(message))
+		matchers = append(matchers, HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionTrue), HaveField("Reason", reason))
 		for _, m := range message {
 			matchers = append(matchers, HaveField("Message", ContainSubstring(m)))
 		}
@@ -274,7 +275,7 @@ var _ = Describe("PodGroup ownership", func() {
 		revisions := func(g Gomega) []string {
 			var list appsv1.ControllerRevisionList
 			g.Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-			var out []string
+			out := make([]string, 0, len(list.Items))
 			for _, rev := range list.Items {
 				out = append(out, rev.Labels[peapodv1alpha1.RevisionLabel])
 			}
@@ -295,8 +296,10 @@ var _ = Describe("PodGroup ownership", func() {
 		patch := func(p string) {
 			Expect(k8sClient.Patch(ctx, group, client.RawPatch(types.MergePatchType, []byte(p)))).To(Succeed())
 		}
-		history := []string{rolledOut()}
-		for _, tag := range []string{"3.1", "3.2", "3.3", "3.4"} {
+		tags := []string{"3.1", "3.2", "3.3", "3.4"}
+		history := make([]string, 0, 1+len(tags))
+		history = append(history, rolledOut())
+		for _, tag := range tags {
 			patch(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.k8s.io/pause:` + tag + `"}]}}}}`)
 			history = append(history, rolledOut())
 		}
