@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -61,10 +62,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 	// group creates a group of faultReplicas members spread over the nodes, waits until all are Ready, and returns
 	// its namespace and its members' Pods by ordinal. The namespace goes when the spec ends.
 	group := func(ctx context.Context, prefix string, fencing peapodv1alpha1.FencingPolicy) (string, map[int]*corev1.Pod) {
-		ns := utils.CreateNamespace(ctx, tc.Clientset, prefix)
-		DeferCleanup(func(ctx context.Context) {
-			Expect(tc.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
-		})
+		ns := faultNamespace(ctx, tc, prefix)
 		g := pt.MakePodGroup("web", ns).Replicas(faultReplicas).Spread(peapodv1alpha1.SpreadNode).Obj()
 		g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{Fencing: fencing}}
 		Expect(c.Create(ctx, g)).To(Succeed())
@@ -322,10 +320,7 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 	}, NodeTimeout(cluster.StartTimeout+3*time.Minute))
 
 	group := func(ctx context.Context, prefix string) (string, map[int]*corev1.Pod) {
-		ns := utils.CreateNamespace(ctx, tc.Clientset, prefix)
-		DeferCleanup(func(ctx context.Context) {
-			Expect(tc.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
-		})
+		ns := faultNamespace(ctx, tc, prefix)
 		Expect(c.Create(ctx, pt.MakePodGroup("web", ns).Replicas(faultReplicas).Spread(peapodv1alpha1.SpreadNode).Obj())).To(Succeed())
 		var members map[int]*corev1.Pod
 		Eventually(func(g Gomega) {
@@ -491,6 +486,20 @@ func (d *drainRun) wait() (string, error) {
 
 // faultReplicas is the size of the groups the fault specs run.
 const faultReplicas = 5
+
+// faultNamespace creates a namespace for one spec, deleted when the spec ends and waited for: the next fault
+// must find none of this spec's Pods left to act on.
+func faultNamespace(ctx context.Context, tc *utils.TestCluster, prefix string) string {
+	ns := utils.CreateNamespace(ctx, tc.Clientset, prefix)
+	DeferCleanup(func(ctx context.Context) {
+		Expect(tc.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
+		Eventually(func() bool {
+			_, err := tc.Clientset.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return apierrors.IsNotFound(err)
+		}).WithContext(ctx).WithTimeout(60*time.Second).Should(BeTrue(), "namespace %s not gone", ns)
+	})
+	return ns
+}
 
 // readyMembers returns the members with a live Ready Pod, by ordinal; it fails if an ordinal has two live Pods.
 func readyMembers(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string) map[int]*corev1.Pod {
