@@ -300,8 +300,10 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 		w.created = append(w.created, pod.Name)
 		return nil
 	case apierrors.IsAlreadyExists(err):
-		// The old Pod of this identity still exists; the replacement waits until it is gone.
+		// The old Pod of this identity still exists; the replacement waits until it is gone. A Pod of that name
+		// the group does not control never goes by itself: say so.
 		w.r.Expectations.CreationFailed(key, pod.Name)
+		w.reportForeignPod(ctx, pod.Name)
 		return nil
 	default:
 		w.r.Expectations.CreationFailed(key, pod.Name)
@@ -312,6 +314,23 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 			"Creating member Pod %s: %v", pod.Name, err)
 		return fmt.Errorf("creating member %s: %w", klog.KObj(pod), err)
 	}
+}
+
+// reportForeignPod marks the group Degraded/NameConflict when the Pod holding a member's name is not the group's.
+func (w *reconcileWork) reportForeignPod(ctx context.Context, name string) {
+	var existing corev1.Pod
+	if err := w.r.APIReader.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, &existing); err != nil {
+		return
+	}
+	if metav1.IsControlledBy(&existing, w.group) {
+		return
+	}
+	owner := "has no controller"
+	if ref := metav1.GetControllerOf(&existing); ref != nil {
+		owner = fmt.Sprintf("is controlled by %s %q", ref.Kind, ref.Name)
+	}
+	w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+		"Pod %q exists and %s: member %s cannot be created until it is renamed or deleted", name, owner, name)})
 }
 
 // shapeOf returns the shape of a revision: the spec's own, or an older one stored in a ControllerRevision. A
