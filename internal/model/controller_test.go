@@ -1,0 +1,647 @@
+package model
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/expectations"
+	"github.com/peapod-io/peapod/internal/migration"
+	"github.com/peapod-io/peapod/internal/nodehealth"
+	"github.com/peapod-io/peapod/internal/plan"
+)
+
+// The manager is peapod's controller as the model runs it: its in-memory state (the observer, the expectations,
+// the eviction notices, the lease monitor's disruption state) and its informers' caches of Pods and PodMigrations,
+// which lag the world. Nodes are read fresh (the Node informer is not what the model makes lag); Leases reach the
+// observer through an informer that can lag. A restart loses all of it.
+type manager struct {
+	w        *world
+	clock    *clocktesting.FakePassiveClock
+	observer *nodehealth.Observer
+	exp      *expectations.Store
+	noticed  map[types.UID]plan.EvictionNotice
+	// pods and migrations are the caches: what the informers delivered, up to podSeen and migrationSeen of the
+	// world's logs.
+	pods          map[string]*corev1.Pod
+	migrations    map[string]*peapodv1alpha1.PodMigration
+	podSeen       int
+	migrationSeen int
+	// cluster is the lease monitor's last view: failovers paused cluster-wide.
+	cluster bool
+}
+
+// newManager starts a manager at the world's now: a fresh observer fed by the informers' initial lists, no
+// expectations, caches that hold everything listed.
+func newManager(w *world) *manager {
+	m := &manager{w: w, clock: clocktesting.NewFakePassiveClock(w.now), observer: nodehealth.NewObserver(w.now),
+		noticed: map[types.UID]plan.EvictionNotice{}, pods: map[string]*corev1.Pod{}, migrations: map[string]*peapodv1alpha1.PodMigration{}}
+	m.exp = expectations.NewStore(m.clock)
+	for _, name := range w.podNames() {
+		m.pods[name] = w.pods[name].DeepCopy()
+	}
+	for _, name := range w.migrationNames() {
+		m.migrations[name] = w.migrations[name].DeepCopy()
+	}
+	m.podSeen, m.migrationSeen = len(w.podLog), len(w.migrationLog)
+	m.observeNodes()
+	m.observeLeases()
+	return m
+}
+
+func (m *manager) tick() { m.clock.SetTime(m.w.now) }
+
+func (m *manager) observeLeases() {
+	for _, n := range m.w.nodes {
+		if !n.deleted {
+			m.observer.Lease(n.lease(), m.w.now)
+		}
+	}
+}
+
+func (m *manager) observeNodes() {
+	for _, n := range m.w.nodes {
+		if !n.deleted {
+			m.observer.Node(n.object(), m.w.now)
+		}
+	}
+}
+
+// deliver lets the Pod and PodMigration informers catch up with the world, up to the given log positions, with
+// the expectations told what the watch showed (controllers/pod_events.go).
+func (m *manager) deliver(pods, migrations int) {
+	for ; m.podSeen < pods; m.podSeen++ {
+		e := m.w.podLog[m.podSeen]
+		pod := e.pod
+		if e.deleted {
+			delete(m.pods, pod.Name)
+			m.exp.CreationObserved(groupKey, pod.Name)
+			m.exp.DeletionObserved(groupKey, pod.UID)
+			continue
+		}
+		if old := m.pods[pod.Name]; old == nil {
+			m.exp.CreationObserved(groupKey, pod.Name)
+		}
+		if pod.DeletionTimestamp != nil {
+			m.exp.DeletionObserved(groupKey, pod.UID)
+		}
+		m.pods[pod.Name] = pod
+	}
+	for ; m.migrationSeen < migrations; m.migrationSeen++ {
+		e := m.w.migrationLog[m.migrationSeen]
+		if e.deleted {
+			delete(m.migrations, e.migration.Name)
+		} else {
+			m.migrations[e.migration.Name] = e.migration
+		}
+	}
+}
+
+// monitor is the lease monitor's scan (controllers/lease_monitor.go): a cluster-wide gap in renewals makes the
+// observer blind, and the end of a cluster-wide disruption gives every node a full window again.
+func (m *manager) monitor() {
+	now := m.w.now
+	m.observer.CheckGap(now)
+	d := m.disruption(now)
+	if m.cluster && !d.Cluster {
+		m.observer.Restart(now)
+	}
+	m.cluster = d.Cluster
+}
+
+func (m *manager) disruption(now time.Time) nodehealth.Disruption {
+	var states []nodehealth.NodeState
+	for _, n := range m.w.nodes {
+		if n.deleted {
+			continue
+		}
+		v := nodehealth.Judge(n.object(), m.observer.Evidence(n.name), 0, false, now)
+		states = append(states, nodehealth.NodeState{Name: n.name, Zone: n.zone, Unhealthy: v.Unhealthy})
+	}
+	return nodehealth.Assess(states, nodehealth.DefaultUnhealthyThreshold)
+}
+
+// failurePolicy is the group's node-failure policy with its defaults (controllers/nodes.go).
+func failurePolicy(g *peapodv1alpha1.PodGroup) (time.Duration, bool) {
+	after := 20 * time.Second
+	fencingRequired := false
+	if p := g.Spec.Migration; p != nil && p.NodeFailure != nil {
+		if p.NodeFailure.After != nil {
+			after = p.NodeFailure.After.Duration
+		}
+		fencingRequired = p.NodeFailure.Fencing == peapodv1alpha1.FencingRequired
+	}
+	return after, fencingRequired
+}
+
+func maxMigrations(g *peapodv1alpha1.PodGroup) int {
+	if p := g.Spec.Migration; p != nil && p.MaxConcurrentMigrations != nil {
+		return int(*p.MaxConcurrentMigrations)
+	}
+	return 0
+}
+
+var errLiveRead = errors.New("live read failed")
+
+// reconcile is one reconcile of the group: work for one pass, as controllers/podgroup_sync.go keeps it.
+type reconcile struct {
+	s        *sim
+	m        *manager
+	w        *world
+	g        *peapodv1alpha1.PodGroup
+	shape    desired.Shape
+	now      time.Time
+	verdicts map[string]nodehealth.Verdict
+	// avoidNodes is nil until first needed (nodesToAvoid), as in the controller.
+	avoidNodes []string
+	allPods    []*corev1.Pod
+}
+
+// reconcile runs PodGroupReconciler.Reconcile's member phase: expectations, verdicts, migrations stepped, the
+// plan made on the remaining members and executed, drains started; then the disruption budget is written as
+// applyNetworking writes it.
+func (s *sim) reconcile() {
+	m, w := s.mgr, s.w
+	if !m.exp.Satisfied(groupKey) {
+		s.stats.expectationWaits++
+		s.logf("  reconcile: the cache has not shown our own writes yet")
+		return
+	}
+	r := &reconcile{s: s, m: m, w: w, g: w.group.DeepCopy(), now: w.now, shape: s.shape}
+	pods := m.listPods()
+	verdicts, err := r.nodeVerdicts(pods)
+	if err != nil {
+		s.logf("  reconcile: %v", err)
+		return // the budget is not written while the migrations are unknown
+	}
+	r.verdicts = verdicts
+	migrations := m.listMigrations()
+	members, wrote := r.runMigrations(migrations, pods)
+	running := 0
+	for _, mig := range migrations {
+		if mig.Active() && mig.Status.Phase == peapodv1alpha1.MigrationRunning {
+			running++
+		}
+	}
+	r.allPods = pods
+	var avoiding []string
+	if slices.ContainsFunc(members, plan.NeedsAvoiding) {
+		avoiding = r.nodesToAvoid()
+	}
+	p := plan.Make(plan.Input{
+		Avoiding:        avoiding,
+		AvoidingKnown:   avoiding != nil,
+		Replicas:        desired.Replicas(r.g),
+		UpdateRevision:  s.revision,
+		CurrentRevision: s.revision,
+		Strategy:        peapodv1alpha1.RollingUpdateStrategy,
+		MaxUnavailable:  1,
+		Pods:            members,
+		Nodes:           verdicts,
+		MaxMigrations:   maxMigrations(r.g),
+		EvictionNoticed: m.noticedOf(members),
+		Now:             r.now,
+	})
+	m.notice(p.AwaitingEviction, r.now)
+	s.stats.awaitingFencing += len(p.AwaitingFencing)
+	s.stats.capped += len(p.Capped)
+	s.stats.awaitingEviction += len(p.AwaitingEviction)
+	for _, v := range verdicts {
+		if v.Paused != "" {
+			s.stats.paused++
+		}
+	}
+	if !wrote {
+		r.execute(p)
+		byOrdinal, _ := plan.Members(members)
+		r.startDrains(migrations, byOrdinal)
+	}
+	pdb := desired.DisruptionBudget(r.g, desired.OwnerReference(r.g), running)
+	w.pdbMinAvailable, w.pdbReplicas = pdb.Spec.MinAvailable.IntValue(), desired.Replicas(r.g)
+}
+
+// describe is the manager's view in one line, for the trace.
+func (m *manager) describe() string {
+	pods := make([]string, 0, len(m.pods))
+	migrations := make([]string, 0, len(m.migrations))
+	for _, name := range slices.Sorted(maps.Keys(m.pods)) {
+		pod := m.pods[name]
+		s := name + "@" + cmp.Or(pod.Spec.NodeName, "-")
+		if ready(pod) {
+			s += "+ready"
+		}
+		if pod.DeletionTimestamp != nil {
+			s += "+terminating"
+		}
+		pods = append(pods, s)
+	}
+	for _, mig := range m.listMigrations() {
+		migrations = append(migrations, mig.Name+":"+cmp.Or(string(mig.Status.Phase), "new"))
+	}
+	return fmt.Sprintf("pods %v migrations %v", pods, migrations)
+}
+
+func (m *manager) listPods() []*corev1.Pod {
+	out := make([]*corev1.Pod, 0, len(m.pods))
+	for _, name := range slices.Sorted(maps.Keys(m.pods)) {
+		out = append(out, m.pods[name].DeepCopy())
+	}
+	return out
+}
+
+// listMigrations lists the cached PodMigrations, oldest first (groupMigrations).
+func (m *manager) listMigrations() []*peapodv1alpha1.PodMigration {
+	out := make([]*peapodv1alpha1.PodMigration, 0, len(m.migrations))
+	for _, mig := range m.migrations {
+		out = append(out, mig.DeepCopy())
+	}
+	slices.SortFunc(out, func(a, b *peapodv1alpha1.PodMigration) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// noticedOf and notice are the eviction notices (controllers/evictions.go): when each member was first left to
+// Kubernetes' taint eviction, and whether it was live then.
+func (m *manager) noticedOf(pods []*corev1.Pod) map[types.UID]plan.EvictionNotice {
+	out := map[types.UID]plan.EvictionNotice{}
+	for _, pod := range pods {
+		if notice, ok := m.noticed[pod.UID]; ok {
+			out[pod.UID] = notice
+		}
+	}
+	return out
+}
+
+func (m *manager) notice(pods []*corev1.Pod, now time.Time) {
+	maps.DeleteFunc(m.noticed, func(_ types.UID, n plan.EvictionNotice) bool { return now.Sub(n.At) > time.Minute })
+	for _, pod := range pods {
+		if _, ok := m.noticed[pod.UID]; !ok {
+			m.noticed[pod.UID] = plan.EvictionNotice{At: now, WhileLive: pod.DeletionTimestamp == nil}
+		}
+	}
+}
+
+// nodeNamed reads a Node from the cache, and live when the cache does not have it; nil means it does not exist.
+func (r *reconcile) nodeNamed(name string) (*corev1.Node, error) {
+	if n := r.w.node(name); n != nil && !n.deleted {
+		return n.object(), nil
+	}
+	if r.w.liveReadsFail {
+		r.m.observer.Blind()
+		return nil, fmt.Errorf("reading node %s: %w", name, errLiveRead)
+	}
+	return nil, nil
+}
+
+// nodeVerdicts judges the nodes of the group's Pods, with failovers paused when too much looks unhealthy
+// (controllers/nodes.go nodeVerdicts).
+func (r *reconcile) nodeVerdicts(pods []*corev1.Pod) (map[string]nodehealth.Verdict, error) {
+	after, fencingRequired := failurePolicy(r.g)
+	verdicts := map[string]nodehealth.Verdict{}
+	zones := map[string]string{}
+	inferred := false
+	for _, pod := range pods {
+		name := pod.Spec.NodeName
+		if name == "" {
+			continue
+		}
+		if _, done := verdicts[name]; done {
+			continue
+		}
+		node, err := r.nodeNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		if node == nil && !r.m.observer.Known(name) {
+			verdicts[name] = nodehealth.Verdict{Unhealthy: true, Reason: "NodeUnknown"}
+			continue
+		}
+		v := nodehealth.Judge(node, r.m.observer.Evidence(name), after, fencingRequired, r.now)
+		inferred = inferred || (v.Unhealthy && !v.Declared())
+		if node != nil {
+			zones[name] = node.Labels[nodehealth.ZoneLabel]
+		}
+		verdicts[name] = v
+	}
+	if !inferred {
+		return verdicts, nil
+	}
+	d := r.m.disruption(r.now)
+	for name, v := range verdicts {
+		if !v.Unhealthy || v.Declared() {
+			continue
+		}
+		if paused, why := d.Paused(zones[name]); paused {
+			v.Replace, v.AwaitFencing, v.Paused = false, false, why
+			verdicts[name] = v
+		}
+	}
+	return verdicts, nil
+}
+
+// knownUnhealthy is every node the controller would judge unhealthy now, from its own evidence: recorded on each
+// Pod it creates, for invariant 1.
+func (r *reconcile) knownUnhealthy() map[string]bool {
+	after, fencingRequired := failurePolicy(r.g)
+	out := map[string]bool{}
+	for _, n := range r.w.nodes {
+		var obj *corev1.Node
+		if !n.deleted {
+			obj = n.object()
+		} else if !r.m.observer.Known(n.name) {
+			continue
+		}
+		if nodehealth.Judge(obj, r.m.observer.Evidence(n.name), after, fencingRequired, r.now).Unhealthy {
+			out[n.name] = true
+		}
+	}
+	return out
+}
+
+// failedNodes are the nodes new Pods keep off (controllers/nodes.go failedNodes): the group's nodes judged
+// unhealthy and every node observed silent; a list that would exclude every node is empty.
+func (r *reconcile) failedNodes() []string {
+	var out []string
+	total := 0
+	for _, n := range r.w.nodes {
+		if n.deleted {
+			continue
+		}
+		total++
+		v, judged := r.verdicts[n.name]
+		if (judged && v.Unhealthy) || r.m.observer.Evidence(n.name).Silent(r.now) {
+			out = append(out, n.name)
+		}
+	}
+	if len(out) >= total {
+		return []string{}
+	}
+	return out
+}
+
+func (r *reconcile) nodesToAvoid() []string {
+	if r.avoidNodes == nil {
+		r.avoidNodes = r.failedNodes()
+	}
+	return r.avoidNodes
+}
+
+// confirmFailure re-reads, past the cache, what a verdict to replace a node's members rests on.
+func (r *reconcile) confirmFailure(name string, v nodehealth.Verdict) bool {
+	if v.Reason == nodehealth.ReasonNodeDeleted {
+		return true
+	}
+	if r.w.liveReadsFail {
+		r.m.observer.Blind()
+		return false
+	}
+	n := r.w.node(name)
+	if v.Reason == nodehealth.ReasonOutOfService {
+		if n == nil || n.deleted {
+			return true
+		}
+		return nodehealth.Judge(n.object(), nodehealth.Evidence{}, 0, false, r.now).Reason == nodehealth.ReasonOutOfService
+	}
+	r.m.observer.Sees(r.now)
+	if n == nil || n.deleted {
+		return true // its Lease is gone with it
+	}
+	return !r.m.observer.LeaseRenewedSince(n.lease(), r.now)
+}
+
+// claims says which active migration moves which member: the running ones first, then the oldest
+// (controllers/migrations.go claimMembers).
+type claims map[int]string
+
+func claimMembers(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) claims {
+	c := claims{}
+	active := slices.DeleteFunc(slices.Clone(migrations), func(m *peapodv1alpha1.PodMigration) bool { return !m.Active() })
+	rank := func(m *peapodv1alpha1.PodMigration) int {
+		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int { return cmp.Compare(rank(a), rank(b)) })
+	for _, m := range active {
+		if ordinal, ok := migration.OrdinalOf(m, pods); ok {
+			if _, taken := c[ordinal]; !taken {
+				c[ordinal] = m.Name
+			}
+		}
+	}
+	return c
+}
+
+func (c claims) movedBy(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) string {
+	ordinal, ok := migration.OrdinalOf(m, pods)
+	if !ok {
+		return ""
+	}
+	if holder := c[ordinal]; holder != m.Name {
+		return holder
+	}
+	return ""
+}
+
+// runMigrations takes every migration one step (controllers/migrations.go runMigrations and take) and returns
+// the Pods that hold the members' identities for the plan, and whether a Pod was written.
+func (r *reconcile) runMigrations(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) ([]*corev1.Pod, bool) {
+	_, fencingRequired := failurePolicy(r.g)
+	c := claimMembers(migrations, pods)
+	running := 0
+	for _, m := range migrations {
+		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
+			running++
+		}
+	}
+	wrote := false
+	for _, m := range migrations {
+		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || migration.ReplacementOf(m, pods) == nil) {
+			continue
+		}
+		step := migration.Next(migration.Input{
+			Migration: m, Replicas: desired.Replicas(r.g), Pods: pods, Target: r.targetOf(m),
+			Nodes: r.verdicts, FencingRequired: fencingRequired,
+			MovedBy: c.movedBy(m, pods), Running: running, MaxRunning: maxMigrations(r.g), Now: r.now,
+		})
+		acted := r.take(m, step)
+		// A step that ends the migration but whose status did not land leaves it active as stored, its replacement
+		// set aside: the plan waits for the migration's next event.
+		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
+		wrote = wrote || acted || (ended && m.Active())
+		if acted && step.Action == migration.CreateReplacement {
+			running++
+		}
+	}
+	return migration.SetAside(migrations, pods), wrote
+}
+
+func (r *reconcile) targetOf(m *peapodv1alpha1.PodMigration) migration.Target {
+	if m.Spec.Target == nil || m.Spec.Target.NodeName == "" {
+		return migration.Target{}
+	}
+	n := r.w.node(m.Spec.Target.NodeName)
+	if n == nil || n.deleted {
+		return migration.Target{}
+	}
+	return migration.Target{Exists: true, Unschedulable: n.cordoned}
+}
+
+// take carries out a step: a step that gives up and removes the replacement writes the status first and removes
+// the Pod only if that landed; every other step writes the Pod first.
+func (r *reconcile) take(m *peapodv1alpha1.PodMigration, step migration.Step) bool {
+	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
+	acted := false
+	if !statusFirst {
+		acted = r.act(m, step)
+	}
+	before := m.Status.Phase
+	written := r.writeMigrationStatus(m, step.Status)
+	if written && before != step.Status.Phase {
+		r.s.logf("  migration %s: %s -> %s: %s", m.Name, cmp.Or(string(before), "new"), step.Status.Phase, step.Status.Message)
+		switch step.Status.Phase {
+		case peapodv1alpha1.MigrationSucceeded:
+			r.s.stats.migrationsSucceeded++
+		case peapodv1alpha1.MigrationFailed:
+			r.s.stats.migrationsFailed++
+		}
+	}
+	if statusFirst && written {
+		return r.act(m, step)
+	}
+	return acted
+}
+
+func (r *reconcile) writeMigrationStatus(m *peapodv1alpha1.PodMigration, next peapodv1alpha1.PodMigrationStatus) bool {
+	if equality.Semantic.DeepEqual(m.Status, next) {
+		return false
+	}
+	rv, ok := r.w.writeMigrationStatus(m, next)
+	if !ok {
+		r.s.stats.statusConflicts++
+		return false
+	}
+	m.Status, m.ResourceVersion = next, rv
+	return true
+}
+
+func (r *reconcile) act(m *peapodv1alpha1.PodMigration, step migration.Step) bool {
+	switch step.Action {
+	case migration.CreateReplacement:
+		r.createReplacement(m, step)
+	case migration.RetireSource:
+		r.deleteMember(plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated}, m, step)
+	case migration.RemoveReplacement:
+		r.deleteMember(plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrationFailed}, m, step)
+	default:
+		return false
+	}
+	return true
+}
+
+func (r *reconcile) createReplacement(m *peapodv1alpha1.PodMigration, step migration.Step) {
+	avoid := slices.Concat(r.nodesToAvoid(), []string{step.Pod.Spec.NodeName})
+	pod := desired.ReplacementPod(r.g, r.shape, step.Ordinal, step.Status.ReplacementPod, m, avoid)
+	r.s.checkCreate(pod, m, step.Pod)
+	r.m.exp.ExpectCreation(groupKey, pod.Name)
+	if !r.w.createPod(pod, m.UID, r.knownUnhealthy()) {
+		r.m.exp.CreationFailed(groupKey, pod.Name)
+		return
+	}
+	r.s.stats.replacementsCreated++
+	r.s.logf("  created replacement %s for %s (avoiding %v)", pod.Name, m.Name, avoid)
+}
+
+// execute does what the plan says (podgroup_sync.go execute): a NodeFailed deletion only once a live read
+// confirms the failure.
+func (r *reconcile) execute(p plan.Plan) {
+	if len(p.Create) > 0 {
+		r.nodesToAvoid()
+	}
+	confirmed := map[string]bool{}
+	for _, d := range p.Delete {
+		if d.Reason == plan.ReasonNodeFailed {
+			node := d.Pod.Spec.NodeName
+			if _, read := confirmed[node]; !read {
+				confirmed[node] = r.confirmFailure(node, r.verdicts[node])
+			}
+			if !confirmed[node] {
+				r.s.stats.unconfirmed++
+				continue
+			}
+		}
+		r.deleteMember(d, nil, migration.Step{})
+	}
+	for _, c := range p.Create {
+		pod := desired.MemberPod(r.g, r.shape, c.Ordinal)
+		desired.AvoidNodes(pod, r.avoidNodes)
+		r.s.checkCreate(pod, nil, nil)
+		r.m.exp.ExpectCreation(groupKey, pod.Name)
+		if !r.w.createPod(pod, "", r.knownUnhealthy()) {
+			r.m.exp.CreationFailed(groupKey, pod.Name)
+			continue
+		}
+		r.s.stats.membersCreated++
+		r.s.logf("  created member %s (avoiding %v)", pod.Name, r.avoidNodes)
+	}
+}
+
+// deleteMember deletes a Pod with its UID as precondition, force for a failed node's member; by is the migration
+// whose step asks for it, nil for the plan.
+func (r *reconcile) deleteMember(d plan.Deletion, by *peapodv1alpha1.PodMigration, step migration.Step) {
+	r.s.checkDelete(d, by, step)
+	r.m.exp.ExpectDeletion(groupKey, d.Pod.UID)
+	before := r.w.pods[d.Pod.Name].DeepCopy()
+	if !r.w.deletePod(d.Pod.Name, d.Pod.UID, d.Force) {
+		r.m.exp.DeletionFailed(groupKey, d.Pod.UID)
+		return
+	}
+	r.s.stats.deletes[d.Reason]++
+	r.s.logf("  deleted %s (%s, force %v)", d.Pod.Name, d.Reason, d.Force)
+	r.s.checkRemoval(before, "the controller ("+string(d.Reason)+")", true)
+}
+
+// startDrains creates a PodMigration for every member on a healthy node being drained, unless one moves it
+// already (controllers/migrations.go startDrains), named by migration.DrainName.
+func (r *reconcile) startDrains(migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod) {
+	if desired.DrainPolicyOf(r.g) != peapodv1alpha1.DrainMigrate {
+		return
+	}
+	moving := claimMembers(migrations, r.allPods)
+	for _, ordinal := range slices.Sorted(maps.Keys(byOrdinal)) {
+		pod := byOrdinal[ordinal]
+		if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !r.verdicts[pod.Spec.NodeName].Draining {
+			continue
+		}
+		if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(r.g) {
+			continue
+		}
+		m := &peapodv1alpha1.PodMigration{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: migration.DrainName(groupName, ordinal, pod.UID),
+				Labels: map[string]string{
+					peapodv1alpha1.GroupLabel:           groupName,
+					peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
+				},
+			},
+			Spec: peapodv1alpha1.PodMigrationSpec{Group: groupName, Pod: pod.Name},
+		}
+		if r.w.createMigration(m) {
+			r.s.stats.drainsStarted++
+			r.s.logf("  started drain migration %s", m.Name)
+		}
+	}
+}
