@@ -45,7 +45,7 @@ func TestSlimChildrenHoldWhatPeapodApplies(t *testing.T) {
 	}
 	budget := func(t *testing.T) *policyv1.PodDisruptionBudget {
 		var pdb policyv1.PodDisruptionBudget
-		server(t, desired.DisruptionBudget(g, owner, 0), &pdb)
+		server(t, desired.DisruptionBudget(g, owner, 0, 0), &pdb)
 		pdb.Status = policyv1.PodDisruptionBudgetStatus{CurrentHealthy: 2, DesiredHealthy: 2, ExpectedPods: 2}
 		return &pdb
 	}
@@ -76,12 +76,12 @@ func TestSlimChildrenHoldWhatPeapodApplies(t *testing.T) {
 			return svc
 		}, slim: slimService, ac: desired.ClusterIPService(g, owner)},
 		"budget": {obj: func(t *testing.T) any { return budget(t) }, slim: slimBudget,
-			ac: desired.DisruptionBudget(g, owner, 0), want: true},
+			ac: desired.DisruptionBudget(g, owner, 0, 0), want: true},
 		"budget, minAvailable edited": {obj: func(t *testing.T) any {
 			pdb := budget(t)
 			pdb.Spec.MinAvailable.IntVal = 1
 			return pdb
-		}, slim: slimBudget, ac: desired.DisruptionBudget(g, owner, 0)},
+		}, slim: slimBudget, ac: desired.DisruptionBudget(g, owner, 0, 0)},
 		"peer ConfigMap": {obj: func(t *testing.T) any { return peers(t) }, slim: slimConfigMap,
 			ac: desired.PeersConfigMap(g, owner), want: true},
 		"peer ConfigMap, list edited": {obj: func(t *testing.T) any {

@@ -39,7 +39,7 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	if pdb := desired.DisruptionBudget(g, owner, w.migrationsRunning); w.migrationsRunning < 0 {
+	if pdb := desired.DisruptionBudget(g, owner, w.livePods, w.migrationsRunning); w.migrationsRunning < 0 {
 		// The group's migrations are not known this time: a budget without them would let a drain evict a
 		// Ready member while another moves.
 	} else if pdb != nil {

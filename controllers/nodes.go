@@ -220,16 +220,12 @@ func (r *PodGroupReconciler) failedNodes(ctx context.Context, verdicts map[strin
 	if err := r.List(ctx, &nodes); err != nil {
 		return nil, err
 	}
-	var out []string
+	names := make([]string, 0, len(nodes.Items))
 	for i := range nodes.Items {
-		name := nodes.Items[i].Name
+		names = append(names, nodes.Items[i].Name)
+	}
+	return nodehealth.Avoid(names, func(name string) bool {
 		v, judged := verdicts[name]
-		if (judged && v.Unhealthy) || r.Observer.Evidence(name).Silent(now) {
-			out = append(out, name)
-		}
-	}
-	if len(out) >= len(nodes.Items) {
-		return []string{}, nil
-	}
-	return out, nil
+		return (judged && v.Unhealthy) || r.Observer.Evidence(name).Silent(now)
+	}), nil
 }

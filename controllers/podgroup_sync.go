@@ -50,6 +50,8 @@ type reconcileWork struct {
 	// migrationsRunning counts the group's migrations in flight after this reconcile's steps, each with a
 	// replacement Pod: the disruption budget adds them. -1 until known.
 	migrationsRunning int
+	// livePods counts the group's Pods not being deleted, as listed at the start of the reconcile.
+	livePods int
 	// problems are the reasons the group is Degraded found so far, for the status.
 	problems []status.Problem
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
@@ -132,6 +134,12 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	for _, m := range migrations {
 		if m.Active() && m.Status.Phase == peapodv1alpha1.MigrationRunning {
 			w.migrationsRunning++
+		}
+	}
+	w.livePods = 0
+	for _, pod := range w.pods {
+		if pod.DeletionTimestamp == nil {
+			w.livePods++
 		}
 	}
 	w.allPods, w.pods = w.pods, members

@@ -17,15 +17,17 @@ func DisruptionBudgetName(group string) string { return group }
 // eviction finds the old Pod gone once the replacement is Ready. Members that are not Ready may always be evicted
 // (unhealthyPodEvictionPolicy AlwaysAllow): a crashing member never blocks a drain. Nil when drains evict.
 //
-// The budget counts members, not Pods: during a migration a member has two healthy Pods, so minAvailable is the
-// replica count plus the migrations running, or a concurrent drain of another node could evict a Ready member
-// outright while the budget counted the replacement for it.
+// The budget counts members, not Pods: during a migration a member has two healthy Pods, and a scale-down's or a
+// cancelled migration's leftover is a healthy Pod of no member, so minAvailable is the larger of the replica
+// count and the live Pods, plus the migrations running (a replacement just created is not listed yet): otherwise
+// a concurrent drain of another node could evict a Ready member outright while the budget counted another Pod
+// for it. peapod moves members itself; the budget's job is only to refuse evictions of Ready ones.
 //
 // minAvailable is the replica count, not maxUnavailable 0: an integer minAvailable is the one form the disruption
 // controller computes from the Pods alone, without resolving the group's scale subresource. With maxUnavailable 0
 // the simulated cluster's controller-manager (v1.37.2) never processed the budget (observedGeneration stayed 0).
 func DisruptionBudget(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration,
-	migrationsRunning int) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
+	livePods, migrationsRunning int) *policyv1ac.PodDisruptionBudgetApplyConfiguration {
 	if DrainPolicyOf(g) != peapodv1alpha1.DrainMigrate {
 		return nil
 	}
@@ -33,7 +35,7 @@ func DisruptionBudget(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReference
 		WithLabels(SelectorLabels(g.Name)).
 		WithOwnerReferences(owner).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
-			WithMinAvailable(intstr.FromInt(Replicas(g) + max(migrationsRunning, 0))).
+			WithMinAvailable(intstr.FromInt(max(Replicas(g), livePods) + max(migrationsRunning, 0))).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(g.Name))).
 			WithUnhealthyPodEvictionPolicy(policyv1.AlwaysAllow))
 }

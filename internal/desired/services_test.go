@@ -219,15 +219,15 @@ func TestHolds(t *testing.T) {
 		"front as applied, defaulted":        {obj: front(nil), ac: ClusterIPService(g, owner), want: true},
 		"front with a port added":            {obj: front(func(s *corev1.Service) { s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: "x", Port: 1}) }), ac: ClusterIPService(g, owner), want: true},
 		"front with its port moved":          {obj: front(func(s *corev1.Service) { s.Spec.Ports[0].TargetPort = intstr.FromInt32(8080) }), ac: ClusterIPService(g, owner)},
-		"budget as applied":                  {obj: budget(nil), ac: DisruptionBudget(g, owner, 0), want: true},
+		"budget as applied":                  {obj: budget(nil), ac: DisruptionBudget(g, owner, 0, 0), want: true},
 		"budget with a status": {obj: budget(func(p *policyv1.PodDisruptionBudget) {
 			p.Status = policyv1.PodDisruptionBudgetStatus{CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1}
-		}), ac: DisruptionBudget(g, owner, 0), want: true},
+		}), ac: DisruptionBudget(g, owner, 0, 0), want: true},
 		"budget lowered": {obj: budget(func(p *policyv1.PodDisruptionBudget) { p.Spec.MinAvailable = ptr(intstr.FromInt32(0)) }),
-			ac: DisruptionBudget(g, owner, 0)},
+			ac: DisruptionBudget(g, owner, 0, 0)},
 		"budget selecting more": {obj: budget(func(p *policyv1.PodDisruptionBudget) {
 			p.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpExists}}
-		}), ac: DisruptionBudget(g, owner, 0)},
+		}), ac: DisruptionBudget(g, owner, 0, 0)},
 		"peers as applied":         {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n"}), ac: PeersConfigMap(g, owner), want: true},
 		"peers with a key added":   {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n", "x": "y"}), ac: PeersConfigMap(g, owner), want: true},
 		"peers edited":             {obj: peers(map[string]string{"peers": "evil.example.com\n"}), ac: PeersConfigMap(g, owner)},

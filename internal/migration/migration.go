@@ -209,6 +209,9 @@ func (in Input) start(s Step, member string) Step {
 	if waiting, ok := in.awaitNode(s, member, source); ok {
 		return waiting
 	}
+	if waiting, ok := in.awaitOtherCopies(s, member, source); ok {
+		return waiting
+	}
 	if in.MaxRunning > 0 && in.Running >= in.MaxRunning {
 		st.Message = fmt.Sprintf("waiting: %d of the group's members are moving (maxConcurrentMigrations %d)", in.Running, in.MaxRunning)
 		return s
@@ -250,6 +253,33 @@ func (in Input) awaitNode(s Step, member string, source *corev1.Pod) (Step, bool
 	st.SourcePod, st.SourceNode = source.Name, node
 	setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, reason, st.Message, in.Now)
 	return s, true
+}
+
+// awaitOtherCopies holds back a migration while its member has a Pod besides the source: a live one (a
+// cancelled migration's replacement the group is about to remove) would make three copies, and a terminating one
+// on an unhealthy node the group must fence (a retire cut off as the node fell silent) may still run there.
+func (in Input) awaitOtherCopies(s Step, member string, source *corev1.Pod) (Step, bool) {
+	st := &s.Status
+	for _, pod := range in.Pods {
+		if o, ok := desired.OrdinalOf(pod.Labels); !ok || o != s.Ordinal || pod == source {
+			continue
+		}
+		reason := ReasonAwaitingFencing
+		switch {
+		case pod.DeletionTimestamp == nil:
+			reason = "AwaitingCleanup"
+			st.Message = fmt.Sprintf("waiting: member %s has another Pod, %s, which the group removes first", member, pod.Name)
+		case in.awaitingFencing(pod.Spec.NodeName):
+			st.Message = fmt.Sprintf("waiting: Pod %s of member %s is terminating on node %s, which is unhealthy (%s), and the group "+
+				"requires fencing, so no replacement starts while it may still run there: %s",
+				pod.Name, member, pod.Spec.NodeName, in.Nodes[pod.Spec.NodeName].Reason, fenceHint)
+		default:
+			continue
+		}
+		setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, reason, st.Message, in.Now)
+		return s, true
+	}
+	return s, false
 }
 
 // fenceHint says how a node is declared dead.

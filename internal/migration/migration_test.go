@@ -199,6 +199,22 @@ func TestNext(t *testing.T) {
 			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,
 			wantMessage: []string{"node a", "nodeshutdown:NoExecute", "delete the Node"},
 		},
+		"a cancelled migration's replacement still live: no third copy, waits for the group to remove it": {
+			in:        Input{Migration: move(1, nil)},
+			extra:     []*corev1.Pod{replacement(earlier, "b").Ready(now).Obj()},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: "AwaitingCleanup",
+			wantMessage: []string{"another Pod"},
+		},
+		"fencing required, an old Pod of the member still terminating on a silent node: no replacement": {
+			in: Input{Migration: move(1, nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"d": awaitingFencing}},
+			extra: []*corev1.Pod{func() *corev1.Pod {
+				p := member(1, "d")
+				p.Name, p.DeletionTimestamp = "g-1-old", &metav1.Time{Time: now}
+				return p
+			}()},
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,
+			wantMessage: []string{"terminating on node d"},
+		},
 		"fencing required, the member's node silent for less than `after`: no replacement either": {
 			in:        Input{Migration: move(1, nil), FencingRequired: true, Nodes: map[string]nodehealth.Verdict{"a": silent}},
 			wantPhase: peapodv1alpha1.MigrationPending, wantReason: ReasonAwaitingFencing,

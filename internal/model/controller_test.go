@@ -227,7 +227,13 @@ func (s *sim) reconcile() {
 		byOrdinal, _ := plan.Members(members)
 		r.startDrains(migrations, byOrdinal)
 	}
-	pdb := desired.DisruptionBudget(r.g, desired.OwnerReference(r.g), running)
+	live := 0
+	for _, pod := range pods {
+		if pod.DeletionTimestamp == nil {
+			live++
+		}
+	}
+	pdb := desired.DisruptionBudget(r.g, desired.OwnerReference(r.g), live, running)
 	w.pdbMinAvailable, w.pdbReplicas = pdb.Spec.MinAvailable.IntValue(), desired.Replicas(r.g)
 }
 
@@ -373,22 +379,16 @@ func (r *reconcile) knownUnhealthy() map[string]bool {
 // failedNodes are the nodes new Pods keep off (controllers/nodes.go failedNodes): the group's nodes judged
 // unhealthy and every node observed silent; a list that would exclude every node is empty.
 func (r *reconcile) failedNodes() []string {
-	var out []string
-	total := 0
+	var names []string
 	for _, n := range r.w.nodes {
-		if n.deleted {
-			continue
-		}
-		total++
-		v, judged := r.verdicts[n.name]
-		if (judged && v.Unhealthy) || r.m.observer.Evidence(n.name).Silent(r.now) {
-			out = append(out, n.name)
+		if !n.deleted {
+			names = append(names, n.name)
 		}
 	}
-	if len(out) >= total {
-		return []string{}
-	}
-	return out
+	return nodehealth.Avoid(names, func(name string) bool {
+		v, judged := r.verdicts[name]
+		return (judged && v.Unhealthy) || r.m.observer.Evidence(name).Silent(r.now)
+	})
 }
 
 func (r *reconcile) nodesToAvoid() []string {

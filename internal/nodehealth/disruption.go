@@ -107,3 +107,19 @@ func (d Disruption) String() string {
 	}
 	return "normal"
 }
+
+// Avoid lists the nodes new Pods keep off: those failed says are (judged unhealthy, or observed silent). It is
+// never nil, and never all of the nodes: a list that would leave a Pod no node at all is no list, and the Pod
+// waits for the scheduler rather than for a node to come back.
+func Avoid(nodes []string, failed func(name string) bool) []string {
+	out := []string{}
+	for _, name := range nodes {
+		if failed(name) {
+			out = append(out, name)
+		}
+	}
+	if len(out) >= len(nodes) {
+		return []string{}
+	}
+	return out
+}
