@@ -27,6 +27,8 @@ type leaseMonitor struct {
 	silent    map[string]bool
 	disrupted string
 	cluster   bool
+	zones     []string
+	published bool
 }
 
 func (m *leaseMonitor) Start(ctx context.Context) error {
@@ -71,13 +73,15 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 // follow tracks the disruption state: the metric, the reset when a cluster-wide disruption ends, and the nodes
 // whose groups must look again.
 func (m *leaseMonitor) follow(ctx context.Context, d nodehealth.Disruption, now time.Time, changed map[string]bool) {
-	metrics.SetFailoverPaused(d)
-	if m.cluster && !d.Cluster {
+	everywhere := d.Cluster || d.Stalled
+	if m.cluster && !everywhere {
 		logf.FromContext(ctx).Info("cluster-wide disruption over: every node gets a full window again", "state", d.String())
 		m.r.Observer.Restart(now)
 	}
-	m.cluster = d.Cluster
-	if state := d.String(); state != m.disrupted {
+	m.cluster = everywhere
+	if state := d.String(); state != m.disrupted || !m.published {
+		metrics.SetFailoverPaused(d, m.zones)
+		m.zones, m.published = d.Zones, true
 		m.disrupted = state
 		for name, silent := range m.silent {
 			if silent {

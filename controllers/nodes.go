@@ -95,7 +95,12 @@ func (r *PodGroupReconciler) nodeVerdicts(ctx context.Context, g *peapodv1alpha1
 			verdicts[name] = nodehealth.Verdict{Unhealthy: true, Reason: ReasonNodeUnknown}
 			continue
 		}
-		v := nodehealth.Judge(node, r.Observer.Evidence(name), after, fencingRequired, now)
+		ev := r.Observer.Evidence(name)
+		v := nodehealth.Judge(node, ev, after, fencingRequired, now)
+		if !v.Unhealthy && ev.Blind && ev.Quiet(now) {
+			// Not judged, but not heard from either: held, and the group is told why.
+			v = nodehealth.Verdict{Unhealthy: true, Reason: nodehealth.ReasonLeaseExpired, Since: ev.HeardAt}
+		}
 		inferred = inferred || (v.Unhealthy && !v.Declared())
 		if node != nil {
 			zones[name] = node.Labels[nodehealth.ZoneLabel]
@@ -149,10 +154,13 @@ func (r *PodGroupReconciler) disruption(ctx context.Context, now time.Time) (nod
 	states := make([]nodehealth.NodeState, 0, len(nodes.Items))
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
-		v := nodehealth.Judge(n, r.Observer.Evidence(n.Name), 0, false, now)
-		states = append(states, nodehealth.NodeState{Name: n.Name, Zone: n.Labels[nodehealth.ZoneLabel], Unhealthy: v.Unhealthy})
+		ev := r.Observer.Evidence(n.Name)
+		unhealthy := nodehealth.Judge(n, ev, 0, false, now).Unhealthy || (ev.Blind && ev.Quiet(now))
+		states = append(states, nodehealth.NodeState{Name: n.Name, Zone: n.Labels[nodehealth.ZoneLabel], Unhealthy: unhealthy})
 	}
-	return nodehealth.Assess(states, r.threshold()), nil
+	d := nodehealth.Assess(states, r.threshold())
+	d.Stalled = r.Observer.IsBlind()
+	return d, nil
 }
 
 func (r *PodGroupReconciler) threshold() float64 {

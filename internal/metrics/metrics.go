@@ -2,6 +2,7 @@
 package metrics
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -106,11 +107,16 @@ func (f *Failovers) Ready(member string, uid types.UID, now time.Time) {
 	}
 }
 
-// SetFailoverPaused publishes a disruption state: the cluster-wide gauge and one per zone that is paused (zones
-// no longer paused drop to 0).
-func SetFailoverPaused(d nodehealth.Disruption) {
-	FailoverPaused.Reset()
-	FailoverPaused.WithLabelValues("").Set(boolGauge(d.Cluster))
+// SetFailoverPaused publishes a disruption state: the cluster-wide gauge, and one per zone paused now; zones
+// paused before and not now are removed. Called on a change only, so a second manager in the same process (tests)
+// does not overwrite it every second.
+func SetFailoverPaused(d nodehealth.Disruption, before []string) {
+	FailoverPaused.WithLabelValues("").Set(boolGauge(d.Cluster || d.Stalled))
+	for _, zone := range before {
+		if !slices.Contains(d.Zones, zone) {
+			FailoverPaused.DeleteLabelValues(zone)
+		}
+	}
 	for _, zone := range d.Zones {
 		FailoverPaused.WithLabelValues(zone).Set(1)
 	}

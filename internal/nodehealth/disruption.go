@@ -32,6 +32,9 @@ type Disruption struct {
 	Cluster bool
 	// Zones are the zones, other than that, where failovers stop.
 	Zones []string
+	// Stalled says the manager's own view is broken (no Lease changed anywhere for a renew interval, or a live
+	// read failed): failovers stop everywhere, whatever the counts.
+	Stalled bool
 	// Unhealthy and Total count the nodes cluster-wide.
 	Unhealthy, Total int
 	zones            map[string]zoneCount
@@ -81,6 +84,11 @@ const PausedPrefix = "failover paused"
 
 // Paused says whether failovers off a node in zone stop, and why, with the figures.
 func (d Disruption) Paused(zone string) (bool, string) {
+	if d.Stalled {
+		return true, fmt.Sprintf(PausedPrefix+": the manager has seen no node renew its Lease lately (%d of %d nodes silent at "+
+			"once): its view of the cluster may be stalled (an API server or etcd outage) or every node is down, so peapod "+
+			"replaces no member until renewals are seen again (fenced nodes excepted)", d.Unhealthy, d.Total)
+	}
 	if d.Cluster {
 		return true, fmt.Sprintf(PausedPrefix+": %d of %d nodes look unhealthy at once (threshold %.0f%%); the fault is likelier "+
 			"the control plane's or the network's than the nodes', so peapod replaces no member until fewer do (fenced nodes excepted)",
@@ -95,11 +103,13 @@ func (d Disruption) Paused(zone string) (bool, string) {
 }
 
 // Active says failovers stop anywhere.
-func (d Disruption) Active() bool { return d.Cluster || len(d.Zones) > 0 }
+func (d Disruption) Active() bool { return d.Stalled || d.Cluster || len(d.Zones) > 0 }
 
 // String names the state for logs and events.
 func (d Disruption) String() string {
 	switch {
+	case d.Stalled:
+		return fmt.Sprintf("stalled: %d of %d nodes silent", d.Unhealthy, d.Total)
 	case d.Cluster:
 		return fmt.Sprintf("cluster: %d of %d nodes unhealthy", d.Unhealthy, d.Total)
 	case len(d.Zones) > 0:

@@ -1,6 +1,7 @@
 package nodehealth
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,5 +57,17 @@ func TestAssess(t *testing.T) {
 	paused, message := Assess(states(roundRobin, 4, 0, 1, 2, 3), DefaultUnhealthyThreshold).Paused("zone-a")
 	if want := "failover paused: 4 of 4 nodes look unhealthy at once (threshold 55%)"; !paused || len(message) < len(want) || message[:len(want)] != want {
 		t.Errorf("Paused() = %v, %q; want a message starting %q", paused, message, want)
+	}
+}
+
+func TestPausedWhenStalled(t *testing.T) {
+	d := Assess(states(roundRobin, 4, 0, 1, 2, 3), DefaultUnhealthyThreshold)
+	d.Stalled = true
+	paused, message := d.Paused("zone-b")
+	if want := "4 of 4 nodes silent at once"; !paused || !strings.Contains(message, want) {
+		t.Errorf("Paused() = %v, %q; want paused, saying %q", paused, message, want)
+	}
+	if !d.Active() {
+		t.Errorf("a stalled view is not an active disruption")
 	}
 }

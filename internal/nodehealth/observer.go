@@ -198,7 +198,20 @@ func (o *Observer) Evidence(name string) Evidence {
 // the Lease duration (10 s of 40 s by default), so one and a half intervals without a renewal is more than
 // jitter. A blind observer calls nobody silent.
 func (ev Evidence) Silent(now time.Time) bool {
-	return !ev.Blind && ev.HasLease && now.Sub(ev.HeardAt) > ev.LeaseDuration/4*3/2
+	return !ev.Blind && ev.Quiet(now)
+}
+
+// Quiet says the node has not been heard from for one and a half renew intervals, whether or not the observer
+// can see: what a blind observer reports (it has heard nothing), never what it judges on.
+func (ev Evidence) Quiet(now time.Time) bool {
+	return ev.HasLease && now.Sub(ev.HeardAt) > ev.LeaseDuration/4*3/2
+}
+
+// IsBlind says the manager's view is known broken now.
+func (o *Observer) IsBlind() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.blind
 }
 
 func latest(a, b time.Time) time.Time {
