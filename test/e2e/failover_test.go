@@ -34,16 +34,8 @@ var _ = Describe("node failure at default cluster timings", Ordered, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		if fastCluster.Simulated == nil {
-			Skip("needs kwok nodes it can fail: " + utils.ExistingClusterEnv + " is set")
-		}
-		var err error
-		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.DefaultTimings,
-			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(tc.Stop)
+		tc = defaultTimingsCluster(ctx, 4, "needs kwok nodes it can fail")
 		sim = tc.Simulated
-		Expect(tc.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
 		startManager(tc.Config)
 	}, NodeTimeout(cluster.StartTimeout))
 

@@ -45,16 +45,8 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		if fastCluster.Simulated == nil {
-			Skip("needs a control plane it can kill and kwok nodes it can fail: " + utils.ExistingClusterEnv + " is set")
-		}
-		var err error
-		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.DefaultTimings,
-			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(tc.Stop)
+		tc = defaultTimingsCluster(ctx, 4, "needs a control plane it can kill and kwok nodes it can fail")
 		sim = tc.Simulated
-		Expect(tc.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
 		c = utils.NewClient(tc.Config)
 		startManager(tc.Config)
 	}, NodeTimeout(cluster.StartTimeout))
@@ -299,21 +291,14 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 	}
 
 	BeforeAll(func(ctx context.Context) {
-		if fastCluster.Simulated == nil {
-			Skip("needs kwok nodes it can pause: " + utils.ExistingClusterEnv + " is set")
-		}
-		var err error
-		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.DefaultTimings,
-			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(tc.Stop)
+		tc = defaultTimingsCluster(ctx, 4, "needs kwok nodes it can pause")
 		DeferCleanup(func() {
 			for _, m := range started {
 				m.Kill()
 			}
 		})
-		Expect(tc.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
 		c = utils.NewClient(tc.Config)
+		var err error
 		binary, err = utils.BuildManager(ctx, filepath.Join("..", ".."))
 		Expect(err).NotTo(HaveOccurred())
 		startManager()

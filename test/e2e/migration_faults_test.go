@@ -39,16 +39,8 @@ var _ = Describe("migration faults", Ordered, func() {
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		if fastCluster.Simulated == nil {
-			Skip("needs kwok nodes it can cordon, taint and fail: " + utils.ExistingClusterEnv + " is set")
-		}
-		var err error
-		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 5, Timings: cluster.DefaultTimings,
-			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(tc.Stop)
+		tc = defaultTimingsCluster(ctx, 5, "needs kwok nodes it can cordon, taint and fail")
 		sim = tc.Simulated
-		Expect(tc.Install(ctx, "../../config/crd/bases", "../../config/policy/podgroup_validation.yaml")).To(Succeed())
 		startManager(tc.Config)
 		c = utils.NewClient(tc.Config)
 	}, NodeTimeout(cluster.StartTimeout))
