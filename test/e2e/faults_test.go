@@ -176,14 +176,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		recoverNodes(ctx, w, sim.Nodes()[1:]...)
 		lost, kept := onNodes(members, stillSilent)
 		Expect(lost).NotTo(BeEmpty())
-		Eventually(func(g Gomega) {
-			now := readyMembers(ctx, g, tc, ns)
-			for ordinal, old := range lost {
-				g.Expect(now).To(HaveKey(ordinal))
-				g.Expect(now[ordinal].UID).NotTo(Equal(old.UID), old.Name)
-				g.Expect(now[ordinal].Spec.NodeName).NotTo(Equal(stillSilent), old.Name)
-			}
-		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		replacedOff(ctx, tc, ns, lost, stillSilent)
 		keeps(ctx, tc, ns, kept)(Default)
 		Expect(w.deletions()).To(ConsistOf(uidsOf(lost)), "only the members of the silent node are replaced")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
@@ -230,14 +223,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		lost, kept := onNodes(members, node)
 		w.failed(node, true)
 		stop()
-		Eventually(func(g Gomega) {
-			now := readyMembers(ctx, g, tc, ns)
-			for ordinal, old := range lost {
-				g.Expect(now).To(HaveKey(ordinal))
-				g.Expect(now[ordinal].UID).NotTo(Equal(old.UID), old.Name)
-				g.Expect(now[ordinal].Spec.NodeName).NotTo(Equal(node), old.Name)
-			}
-		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		replacedOff(ctx, tc, ns, lost, node)
 		keeps(ctx, tc, ns, kept)(Default)
 	}, SpecTimeout(4*time.Minute))
 
@@ -738,4 +724,16 @@ func (w *faultWatch) lowestReady() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.low
+}
+
+// replacedOff waits until every lost member runs Ready again as a new Pod on a node other than the one it lost.
+func replacedOff(ctx context.Context, tc *utils.TestCluster, ns string, lost map[int]*corev1.Pod, node string) {
+	Eventually(func(g Gomega) {
+		now := readyMembers(ctx, g, tc, ns)
+		for ordinal, old := range lost {
+			g.Expect(now).To(HaveKey(ordinal))
+			g.Expect(now[ordinal].UID).NotTo(Equal(old.UID), old.Name)
+			g.Expect(now[ordinal].Spec.NodeName).NotTo(Equal(node), old.Name)
+		}
+	}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
 }
