@@ -88,6 +88,12 @@ func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	fmt.Printf("allowed by (b) on nodes the round did not fault: migration sources retired once their own replacement "+
 		"was Ready %d, replacements removed before they served %d\n", r.retired, r.unserved)
 
+	restarts := c.Restarts()
+	fmt.Printf("control-plane components that exited by themselves and were restarted: %d\n", len(restarts))
+	for _, rs := range restarts {
+		fmt.Printf("  - %s at %s: %s\n", rs.Component, rs.At.Sub(r.f.started).Round(time.Second), rs.Reason)
+	}
+
 	if len(r.found) > 0 {
 		fmt.Printf("\nfirst violations:\n")
 		r.describe(ctx, c, a)

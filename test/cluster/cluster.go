@@ -56,9 +56,14 @@ type Cluster struct {
 	logf   func(string, ...any)
 	nodes  []string
 
-	// mu guards procs, which a restart replaces in place, and faults.
+	// mu guards procs, which a restart replaces in place, faults and what supervise.go keeps.
 	mu    sync.Mutex
 	procs []*process
+	// stopping is set once Stop began: no component is restarted after it.
+	stopping bool
+	// restarts are the components' own exits; gaveUp the components left down (see supervise.go).
+	restarts []Restart
+	gaveUp   []error
 	// faults stop the faults still injected (see faults.go); Stop runs them first.
 	faults []func()
 }
@@ -156,6 +161,9 @@ func (c *Cluster) Stop() {
 }
 
 func (c *Cluster) stopProcesses() {
+	c.mu.Lock()
+	c.stopping = true
+	c.mu.Unlock()
 	c.stopFaults()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -165,14 +173,13 @@ func (c *Cluster) stopProcesses() {
 	c.procs = nil
 }
 
-// Failed reports the first component that has exited, so a test can tell a dead control plane from a bug.
+// Failed reports the first component that is down for good (crash-looping, or it could not be started again),
+// so a test can tell a dead control plane from a bug. A component that exited once is restarted (supervise.go).
 func (c *Cluster) Failed() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, p := range c.procs {
-		if p.hasExited() {
-			return p.exitError()
-		}
+	if len(c.gaveUp) > 0 {
+		return c.gaveUp[0]
 	}
 	return nil
 }
@@ -202,6 +209,7 @@ func (c *Cluster) start(opts Options, name string, args []string) (*process, err
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
 	c.mu.Unlock()
+	c.supervise(p)
 	return p, nil
 }
 

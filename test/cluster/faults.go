@@ -59,6 +59,7 @@ func (c *Cluster) restart(ctx context.Context, name string, down time.Duration, 
 	c.mu.Lock()
 	c.procs[i] = p
 	c.mu.Unlock()
+	c.supervise(p)
 	started := time.Now()
 	if err := p.waitUntil(ctx, restartReadyTimeout, func(ctx context.Context) bool { return ready(ctx, p) }); err != nil {
 		return err
@@ -98,6 +99,7 @@ func etcdClientURL(args []string) (string, error) {
 
 // kill sends SIGKILL to the process group and waits until the process is gone.
 func (p *process) kill() {
+	p.deliberate.Store(true)
 	if p.hasExited() {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,8 @@ type process struct {
 	logPath string
 	exited  chan struct{}
 	waitErr error
+	// deliberate is set when the cluster itself stops or kills the process, so its exit is not restarted.
+	deliberate atomic.Bool
 }
 
 func startProcess(name, binary, logDir string, args []string) (*process, error) {
@@ -57,6 +60,7 @@ func launch(name, binary string, args []string, logPath string, flags int) (*pro
 
 // stop asks the process group to terminate and kills it if it has not exited after the grace period.
 func (p *process) stop(grace time.Duration) {
+	p.deliberate.Store(true)
 	if p.hasExited() {
 		return
 	}
