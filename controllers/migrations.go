@@ -30,45 +30,16 @@ const migrationGroupIndex = "spec.group"
 // +kubebuilder:rbac:groups=peapod.io,resources=podmigrations,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=peapod.io,resources=podmigrations/status,verbs=get;update;patch
 
-// runMigrations takes every PodMigration of the group one step. It returns the Pods that hold the members'
-// identities for the rest of the reconcile (the replacements of migrations in flight set aside), and whether it
-// wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
+// runMigrations takes every PodMigration of the group one step (migration.StepAll). It returns the Pods that hold
+// the members' identities for the rest of the reconcile (the replacements of migrations in flight set aside), and
+// whether it wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
 func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration,
 	nodes map[string]nodehealth.Verdict) (members []*corev1.Pod, wrote bool, err error) {
-	_, fencingRequired := failurePolicy(w.group)
-	claims := claimMembers(migrations, w.pods)
-	running := 0
-	for _, m := range migrations {
-		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
-			running++
-		}
-	}
-	var errs []error
-	for _, m := range migrations {
-		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || migration.ReplacementOf(m, w.pods) == nil) {
-			continue
-		}
-		step := migration.Next(migration.Input{
-			Migration: m, Replicas: desired.Replicas(w.group), Pods: w.pods, Target: w.r.targetOf(ctx, m),
-			Nodes: nodes, FencingRequired: fencingRequired,
-			MovedBy: claims.movedBy(m, w.pods), Running: running, MaxRunning: maxMigrations(w.group), Now: w.now,
-		})
-		acted, err := w.take(ctx, m, step)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		// A step that ends the migration but whose status did not land (a conflict) leaves the migration active
-		// as stored, so its replacement stays set aside: a plan made now would find the member without its
-		// source and create a second Pod beside the replacement. The plan waits for the migration's next event.
-		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
-		wrote = wrote || acted || (ended && m.Active())
-		if acted && step.Action == migration.CreateReplacement {
-			running++
-		}
-	}
-	// A replacement stays out of the plan while its migration is, or may still be, in flight (its status as
-	// stored: a write that did not land leaves it active).
-	return migration.SetAside(migrations, w.pods), wrote, errors.Join(errs...)
+	return migration.StepAll(migration.Group{
+		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Now: w.now,
+		Avoiding: func() ([]string, error) { return w.nodesToAvoid(ctx) },
+		Target:   func(m *peapodv1alpha1.PodMigration) migration.Target { return w.r.targetOf(ctx, m) },
+	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return w.take(ctx, m, step) })
 }
 
 // take carries out a step: the Pod write and the status. A step that gives up and removes the replacement writes
@@ -170,99 +141,24 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before p
 	}
 }
 
-// startDrains creates a PodMigration for every member on a healthy node that is being drained, unless one is
-// moving it already. Its name comes from the member and the Pod's UID (migration.DrainName), so a repeated
-// reconcile creates nothing twice.
-func (w *reconcileWork) startDrains(ctx context.Context, migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod,
+// runDrains writes what migration.Drains decides: the drain migrations to start, the old records in their way,
+// the old records beyond the ones kept.
+func (w *reconcileWork) runDrains(ctx context.Context, migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod,
 	verdicts map[string]nodehealth.Verdict) error {
-	if desired.DrainPolicyOf(w.group) != peapodv1alpha1.DrainMigrate {
-		return nil
-	}
-	moving := claimMembers(migrations, w.allPods)
+	work := migration.Drains(w.group, migrations, w.allPods, byOrdinal, verdicts)
 	var errs []error
-	for ordinal, pod := range byOrdinal {
-		if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !verdicts[pod.Spec.NodeName].Draining {
-			continue
-		}
-		if _, busy := moving.byOrdinal[ordinal]; busy || ordinal >= desired.Replicas(w.group) {
-			continue
-		}
-		m := &peapodv1alpha1.PodMigration{
-			ObjectMeta: metav1.ObjectMeta{
-				Name:      migration.DrainName(w.group.Name, ordinal, pod.UID),
-				Namespace: w.group.Namespace,
-				Labels: map[string]string{
-					peapodv1alpha1.GroupLabel:           w.group.Name,
-					peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
-				},
-				OwnerReferences: []metav1.OwnerReference{desired.ControllerRef(w.group)},
-			},
-			Spec: peapodv1alpha1.PodMigrationSpec{Group: w.group.Name, Pod: pod.Name},
-		}
+	for _, m := range work.Start {
 		if err := w.r.Create(ctx, m); err != nil && !apierrors.IsAlreadyExists(err) {
-			errs = append(errs, fmt.Errorf("starting the drain of member %s: %w", pod.Name, err))
+			errs = append(errs, fmt.Errorf("starting the drain of member %s: %w", m.Spec.Pod, err))
 		}
 	}
-	return errors.Join(errs...)
-}
-
-// keptDrainRecords is how many finished PodMigrations of drains peapod keeps per group, the newest: enough to
-// tell the recent story, few enough that a group drained every night does not pile them up.
-const keptDrainRecords = 10
-
-// pruneDrainRecords deletes the oldest finished PodMigrations that peapod created for drains, beyond
-// keptDrainRecords. Those a user created are the user's to delete.
-func (w *reconcileWork) pruneDrainRecords(ctx context.Context, migrations []*peapodv1alpha1.PodMigration) error {
-	var finished []*peapodv1alpha1.PodMigration
-	for _, m := range migrations {
-		if !m.Active() && migration.ReasonOf(m) == peapodv1alpha1.MigrationDrain && metav1.IsControlledBy(m, w.group) {
-			finished = append(finished, m)
-		}
-	}
-	var errs []error
-	// Oldest first, as listed.
-	for _, m := range finished[:max(len(finished)-keptDrainRecords, 0)] {
+	for _, m := range slices.Concat(work.Clear, work.Prune) {
 		err := w.r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.UID)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting the old drain record %s: %w", m.Name, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// claims says which active migration moves which member: the running ones first, then the oldest.
-type claims struct{ byOrdinal map[int]string }
-
-func claimMembers(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) claims {
-	c := claims{byOrdinal: map[int]string{}}
-	active := slices.DeleteFunc(slices.Clone(migrations), func(m *peapodv1alpha1.PodMigration) bool { return !m.Active() })
-	rank := func(m *peapodv1alpha1.PodMigration) int {
-		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
-			return 0
-		}
-		return 1
-	}
-	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int { return cmp.Compare(rank(a), rank(b)) })
-	for _, m := range active {
-		if ordinal, ok := migration.OrdinalOf(m, pods); ok {
-			if _, taken := c.byOrdinal[ordinal]; !taken {
-				c.byOrdinal[ordinal] = m.Name
-			}
-		}
-	}
-	return c
-}
-
-// movedBy names the migration that holds the claim on m's member, if it is another one.
-func (c claims) movedBy(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) string {
-	ordinal, ok := migration.OrdinalOf(m, pods)
-	if !ok {
-		return ""
-	}
-	if holder := c.byOrdinal[ordinal]; holder != m.Name {
-		return holder
-	}
-	return ""
 }
 
 // groupMigrations lists a group's PodMigrations, oldest first.

@@ -15,30 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 )
 
 // podNodeIndex indexes cached member Pods by the node they are bound to.
 const podNodeIndex = "spec.nodeName"
-
-// defaultFailureAfter is spec.migration.nodeFailure.after when unset.
-const defaultFailureAfter = 20 * time.Second
-
-// ReasonNodeUnknown is the verdict on a node that neither the cache nor a live read knows and the manager never
-// saw: not a failed node (a template's nodeName, or a node deleted while no manager ran, which PodGC cleans up).
-const ReasonNodeUnknown = "NodeUnknown"
-
-// failurePolicy is the group's node-failure policy with its defaults.
-func failurePolicy(g *peapodv1alpha1.PodGroup) (after time.Duration, fencingRequired bool) {
-	after = defaultFailureAfter
-	if m := g.Spec.Migration; m != nil && m.NodeFailure != nil {
-		if m.NodeFailure.After != nil {
-			after = m.NodeFailure.After.Duration
-		}
-		fencingRequired = m.NodeFailure.Fencing == peapodv1alpha1.FencingRequired
-	}
-	return after, fencingRequired
-}
 
 // observeNodes feeds every Lease and Node the cache sees to the observer, timed by the manager's clock.
 func (r *PodGroupReconciler) observeNodes(ctx context.Context, c cache.Cache) error {
@@ -69,61 +51,33 @@ func (r *PodGroupReconciler) observeNodes(ctx context.Context, c cache.Cache) er
 	return err
 }
 
-// nodeVerdicts judges every node the group's members are bound to, from the cached Nodes and the observer's
-// evidence. A Node missing from the cache is read live: only a NotFound there, for a node the manager saw, makes
-// it deleted. Verdicts that would replace members on silence are held back while too much of the cluster looks
-// unhealthy at once (see nodehealth.Disruption).
+// nodeVerdicts judges every node the group's members are bound to (nodehealth.JudgeGroup), from the cached Nodes
+// and the observer's evidence. A Node missing from the cache is read live: only a NotFound there, for a node the
+// manager saw, makes it deleted.
 func (r *PodGroupReconciler) nodeVerdicts(ctx context.Context, g *peapodv1alpha1.PodGroup, pods []*corev1.Pod,
 	now time.Time) (map[string]nodehealth.Verdict, error) {
-	after, fencingRequired := failurePolicy(g)
-	verdicts := map[string]nodehealth.Verdict{}
-	zones := map[string]string{}
-	inferred := false
-	for _, pod := range pods {
-		name := pod.Spec.NodeName
-		if name == "" {
-			continue
-		}
-		if _, done := verdicts[name]; done {
-			continue
-		}
-		node, err := r.nodeNamed(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if node == nil && !r.Observer.Known(name) {
-			verdicts[name] = nodehealth.Verdict{Unhealthy: true, Reason: ReasonNodeUnknown}
-			continue
-		}
-		ev := r.Observer.Evidence(name)
-		v := nodehealth.Judge(node, ev, after, fencingRequired, now)
-		if !v.Unhealthy && ev.Blind && ev.Quiet(now) {
-			// Not judged, but not heard from either: held, and the group is told why.
-			v = nodehealth.Verdict{Unhealthy: true, Reason: nodehealth.ReasonLeaseExpired, Since: ev.HeardAt}
-		}
-		inferred = inferred || (v.Unhealthy && !v.Declared())
-		if node != nil {
-			zones[name] = node.Labels[nodehealth.ZoneLabel]
-		}
-		verdicts[name] = v
-	}
-	if !inferred {
-		return verdicts, nil
-	}
-	d, err := r.disruption(ctx, now)
-	if err != nil {
+	after, fencingRequired := desired.FailurePolicyOf(g)
+	return nodehealth.JudgeGroup(pods, clusterNodes{ctx: ctx, r: r}, r.Observer, after, fencingRequired, r.threshold(), now)
+}
+
+// clusterNodes reads Nodes for nodehealth from the cache, and past it when the cache does not have one.
+type clusterNodes struct {
+	ctx context.Context
+	r   *PodGroupReconciler
+}
+
+func (n clusterNodes) Node(name string) (*corev1.Node, error) { return n.r.nodeNamed(n.ctx, name) }
+
+func (n clusterNodes) All() ([]*corev1.Node, error) {
+	var list corev1.NodeList
+	if err := n.r.List(n.ctx, &list); err != nil {
 		return nil, err
 	}
-	for name, v := range verdicts {
-		if !v.Unhealthy || v.Declared() {
-			continue
-		}
-		if paused, why := d.Paused(zones[name]); paused {
-			v.Replace, v.AwaitFencing, v.Paused = false, false, why
-			verdicts[name] = v
-		}
+	out := make([]*corev1.Node, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
 	}
-	return verdicts, nil
+	return out, nil
 }
 
 // nodeNamed reads a Node from the cache, and live when the cache does not have it; nil means it does not exist.
@@ -147,20 +101,11 @@ func (r *PodGroupReconciler) nodeNamed(ctx context.Context, name string) (*corev
 
 // disruption assesses the whole cluster from the cached Nodes and the observer's evidence.
 func (r *PodGroupReconciler) disruption(ctx context.Context, now time.Time) (nodehealth.Disruption, error) {
-	var nodes corev1.NodeList
-	if err := r.List(ctx, &nodes); err != nil {
+	nodes, err := clusterNodes{ctx: ctx, r: r}.All()
+	if err != nil {
 		return nodehealth.Disruption{}, err
 	}
-	states := make([]nodehealth.NodeState, 0, len(nodes.Items))
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
-		ev := r.Observer.Evidence(n.Name)
-		unhealthy := nodehealth.Judge(n, ev, 0, false, now).Unhealthy || (ev.Blind && ev.Quiet(now))
-		states = append(states, nodehealth.NodeState{Name: n.Name, Zone: n.Labels[nodehealth.ZoneLabel], Unhealthy: unhealthy})
-	}
-	d := nodehealth.Assess(states, r.threshold())
-	d.Stalled = r.Observer.IsBlind()
-	return d, nil
+	return nodehealth.AssessNodes(nodes, r.Observer, r.threshold(), now), nil
 }
 
 func (r *PodGroupReconciler) threshold() float64 {
@@ -219,21 +164,11 @@ func (r *PodGroupReconciler) groupsOnNode(ctx context.Context, node string) []re
 	return out
 }
 
-// failedNodes are the nodes new members keep off: those of this group's members judged unhealthy, and every node
-// the manager observes silent (a replacement would otherwise land on the very node it leaves, which looks empty
-// to the scheduler). A list that would leave a member no node at all is no list: the member waits for the
-// scheduler rather than for a node to come back.
+// failedNodes are the nodes new Pods keep off (nodehealth.FailedNodes).
 func (r *PodGroupReconciler) failedNodes(ctx context.Context, verdicts map[string]nodehealth.Verdict, now time.Time) ([]string, error) {
-	var nodes corev1.NodeList
-	if err := r.List(ctx, &nodes); err != nil {
+	nodes, err := clusterNodes{ctx: ctx, r: r}.All()
+	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(nodes.Items))
-	for i := range nodes.Items {
-		names = append(names, nodes.Items[i].Name)
-	}
-	return nodehealth.Avoid(names, func(name string) bool {
-		v, judged := verdicts[name]
-		return (judged && v.Unhealthy) || r.Observer.Evidence(name).Silent(now)
-	}), nil
+	return nodehealth.FailedNodes(nodes, verdicts, r.Observer, now), nil
 }

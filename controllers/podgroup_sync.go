@@ -130,12 +130,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		errs = append(errs, err)
 	}
 	w.problems = append(w.problems, stuckMigrations(migrations)...)
-	w.migrationsRunning = 0
-	for _, m := range migrations {
-		if m.Active() && m.Status.Phase == peapodv1alpha1.MigrationRunning {
-			w.migrationsRunning++
-		}
-	}
+	w.migrationsRunning = migration.Running(migrations)
 	w.livePods = 0
 	for _, pod := range w.pods {
 		if pod.DeletionTimestamp == nil {
@@ -161,7 +156,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		MinReadySeconds: g.Spec.MinReadySeconds,
 		Pods:            w.pods,
 		Nodes:           nodes,
-		MaxMigrations:   maxMigrations(g),
+		MaxMigrations:   desired.MaxConcurrentMigrations(g),
 		EvictionNoticed: w.r.evictions.of(w.pods),
 		Now:             w.now,
 	})
@@ -172,7 +167,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if len(p.Capped) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
 			"members %s wait to be replaced: the group moves at most %d members at once (spec.migration.maxConcurrentMigrations)",
-			podNames(p.Capped), maxMigrations(g))})
+			podNames(p.Capped), desired.MaxConcurrentMigrations(g))})
 	}
 	if len(p.AwaitingFencing) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing,
@@ -189,10 +184,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		errs = append(errs, err)
 	}
 	byOrdinal, _ := plan.Members(w.pods)
-	if err := w.startDrains(ctx, migrations, byOrdinal, nodes); err != nil {
-		errs = append(errs, err)
-	}
-	if err := w.pruneDrainRecords(ctx, migrations); err != nil {
+	if err := w.runDrains(ctx, migrations, byOrdinal, nodes); err != nil {
 		errs = append(errs, err)
 	}
 	return result, errors.Join(errs...)
@@ -365,7 +357,7 @@ func (w *reconcileWork) failoverStarted(old *corev1.Pod, v nodehealth.Verdict) b
 	if since.IsZero() {
 		since = w.now
 	}
-	_, fencingRequired := failurePolicy(w.group)
+	_, fencingRequired := desired.FailurePolicyOf(w.group)
 	fencing := string(peapodv1alpha1.FencingNone)
 	if fencingRequired {
 		fencing = string(peapodv1alpha1.FencingRequired)
@@ -391,13 +383,6 @@ func (w *reconcileWork) observeFailovers() {
 func memberKey(pod *corev1.Pod) string {
 	ordinal, _ := desired.OrdinalOf(pod.Labels)
 	return pod.Namespace + "/" + desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal)
-}
-
-func maxMigrations(g *peapodv1alpha1.PodGroup) int {
-	if m := g.Spec.Migration; m != nil && m.MaxConcurrentMigrations != nil {
-		return int(*m.MaxConcurrentMigrations)
-	}
-	return 0
 }
 
 // stuckMigrations says which members' moves wait for room (a drain blocked until a node has room for the

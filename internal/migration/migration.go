@@ -35,6 +35,9 @@ const (
 	ReasonNameTooLong = "NameTooLong"
 	// ReasonReplacementNodeUnhealthy: the replacement is Ready, but its node shows a failure signal.
 	ReasonReplacementNodeUnhealthy = "ReplacementNodeUnhealthy"
+	// ReasonDrainCancelled: the drained node is schedulable again before the replacement was Ready; the member
+	// stays where it is.
+	ReasonDrainCancelled = "DrainCancelled"
 )
 
 // Action is the write a step asks for.
@@ -75,7 +78,11 @@ type Input struct {
 	// Running is how many of the group's migrations are running; MaxRunning caps them (0: no cap).
 	Running    int
 	MaxRunning int
-	Now        time.Time
+	// Avoiding lists the failed nodes new Pods keep off now; with AvoidingKnown unset it was not looked up
+	// (no replacement waits, unscheduled, kept off some node: plan.NeedsAvoiding).
+	Avoiding      []string
+	AvoidingKnown bool
+	Now           time.Time
 }
 
 // Step is what to do next, and the migration's status after it.
@@ -160,6 +167,9 @@ func Next(in Input) Step {
 	s.Ordinal = ordinal
 	st.Member = ptr.To(int32(ordinal))
 	member := desired.MemberName(m.Spec.Group, ordinal)
+	if over, ok := in.drainOver(s, member, replacement); ok {
+		return over
+	}
 	if st.Phase == peapodv1alpha1.MigrationPending {
 		if replacement == nil {
 			return in.start(s, member)
@@ -348,6 +358,9 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 		s.Action, s.Pod = RetireSource, source
 		return in.finish(s, peapodv1alpha1.MigrationSucceeded, "Migrated", migrated)
 	}
+	if in.staleAvoidance(replacement) {
+		return in.restart(s, replacement, member)
+	}
 	if why, unschedulable := plan.Unschedulable(replacement); unschedulable {
 		if hasTarget(in.Migration) {
 			return in.fail(s, replacement, peapodv1alpha1.ReasonUnschedulable,
@@ -359,6 +372,62 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 	}
 	st.Message = fmt.Sprintf("waiting for %s to be Ready on node %s", replacement.Name, orUnscheduled(replacement.Spec.NodeName))
 	setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Starting", st.Message, in.Now)
+	return s
+}
+
+// drainOver ends a drain whose node is schedulable again (uncordoned, the autoscaler's taint gone) while the
+// member has not moved yet: the reason to move is gone, and a replacement waiting for room would otherwise wait
+// for ever, holding the member's budget. A replacement already Ready finishes the move instead.
+func (in Input) drainOver(s Step, member string, replacement *corev1.Pod) (Step, bool) {
+	if ReasonOf(in.Migration) != peapodv1alpha1.MigrationDrain {
+		return s, false
+	}
+	if replacement != nil {
+		if _, ready := plan.ReadySince(replacement); ready {
+			return s, false
+		}
+	}
+	source := in.sourceOf(s.Ordinal)
+	if s.Status.SourcePod != "" {
+		source = in.podNamed(s.Status.SourcePod)
+	}
+	if source == nil || source.DeletionTimestamp != nil || source.Spec.NodeName == "" {
+		// Gone or going: the replacement takes over the member (follow), there is nothing to stay.
+		return s, false
+	}
+	node := source.Spec.NodeName
+	// Only a verdict on the node says it is healthy and not draining; a node not judged says nothing.
+	if v, judged := in.Nodes[node]; !judged || v.Unhealthy || v.Draining {
+		return s, false
+	}
+	return in.fail(s, replacement, ReasonDrainCancelled,
+		fmt.Sprintf("node %s is schedulable again before member %s moved: the drain is over and the member stays there", node, member)), true
+}
+
+// staleAvoidance says a replacement waits, unscheduled, kept off a node that is neither its source's nor failed
+// any longer: the list it was created with outlived its cause.
+func (in Input) staleAvoidance(replacement *corev1.Pod) bool {
+	if !in.AvoidingKnown || !plan.NeedsAvoiding(replacement) {
+		return false
+	}
+	for _, node := range desired.AvoidedNodes(replacement) {
+		if node != in.Migration.Status.SourceNode && !slices.Contains(in.Avoiding, node) {
+			return true
+		}
+	}
+	return false
+}
+
+// restart removes a replacement that can never be scheduled as created and takes the migration back to Pending:
+// the next step starts it again, kept off the nodes to avoid now. The status goes first (see the controller's
+// take), so a manager killed in between finds a Pending migration whose replacement it removes again.
+func (in Input) restart(s Step, replacement *corev1.Pod, member string) Step {
+	st := &s.Status
+	s.Action, s.Pod = RemoveReplacement, replacement
+	st.Phase, st.ReplacementPod, st.StartTime = peapodv1alpha1.MigrationPending, "", nil
+	st.Message = fmt.Sprintf("restarting the move of member %s: %s waits, unscheduled, kept off nodes %v of which some are healthy again",
+		member, replacement.Name, desired.AvoidedNodes(replacement))
+	setCondition(st, peapodv1alpha1.MigrationReplacementReady, false, "Restarting", st.Message, in.Now)
 	return s
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
@@ -83,6 +84,21 @@ func awaited() *peapodv1alpha1.PodMigration {
 	m.Status = peapodv1alpha1.PodMigrationStatus{Phase: peapodv1alpha1.MigrationPending, Member: ptr.To[int32](1), SourcePod: "g-1", SourceNode: "a",
 		Conditions: []metav1.Condition{{Type: peapodv1alpha1.MigrationReplacementReady, Status: metav1.ConditionFalse, Reason: ReasonAwaitingFencing}}}
 	return m
+}
+
+// drainRunning is the drain of member 1 off node a whose replacement was created.
+func drainRunning() *peapodv1alpha1.PodMigration {
+	m := drain()
+	m.Status = *running(nil).Status.DeepCopy()
+	m.Status.ReplacementPod = ReplacementName("g-1", m)
+	return m
+}
+
+// keptOff is an unscheduled replacement of m kept off the nodes given.
+func keptOff(m *peapodv1alpha1.PodMigration, nodes ...string) *corev1.Pod {
+	pod := unschedulable(replacement(m, ""))
+	desired.AvoidNodes(pod, nodes)
+	return pod
 }
 
 func unschedulable(w *pt.PodWrapper) *corev1.Pod {
@@ -268,6 +284,47 @@ func TestNext(t *testing.T) {
 			extra:     []*corev1.Pod{replacement(running(nil), "b").Ready(now).Obj()},
 			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: ReasonReplacementNodeUnhealthy,
 			wantMessage: []string{"node b"},
+		},
+		"a drain whose node is schedulable again before it started: ends, the member stays": {
+			in:        Input{Migration: drain(), Nodes: map[string]nodehealth.Verdict{"a": {}}},
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: ReasonDrainCancelled, wantMessage: []string{"node a", "stays"},
+		},
+		"a drain whose node is schedulable again while its replacement waits for room: ends, the replacement removed": {
+			in:         Input{Migration: drainRunning(), Nodes: map[string]nodehealth.Verdict{"a": {}}},
+			extra:      []*corev1.Pod{unschedulable(replacement(drainRunning(), ""))},
+			wantAction: RemoveReplacement, wantPod: ReplacementName("g-1", drainRunning()),
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: ReasonDrainCancelled,
+		},
+		"a drain whose node is schedulable again once the replacement is Ready: the move completes": {
+			in:         Input{Migration: drainRunning(), Nodes: map[string]nodehealth.Verdict{"a": {}}},
+			extra:      []*corev1.Pod{replacement(drainRunning(), "b").Ready(now).Obj()},
+			wantAction: RetireSource, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
+		},
+		"a drain whose node is still cordoned: waits for room": {
+			in:        Input{Migration: drainRunning(), Nodes: map[string]nodehealth.Verdict{"a": {Draining: true}}},
+			extra:     []*corev1.Pod{unschedulable(replacement(drainRunning(), ""))},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: peapodv1alpha1.ReasonWaitingForCapacity,
+		},
+		"a drain whose node was not judged: no word on it, waits": {
+			in:        Input{Migration: drainRunning()},
+			extra:     []*corev1.Pod{unschedulable(replacement(drainRunning(), ""))},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: peapodv1alpha1.ReasonWaitingForCapacity,
+		},
+		"the replacement waits, kept off a node healthy again: removed, the migration starts over": {
+			in:         Input{Migration: running(nil), AvoidingKnown: true, Avoiding: []string{}},
+			extra:      []*corev1.Pod{keptOff(running(nil), "a", "x")},
+			wantAction: RemoveReplacement, wantPod: ReplacementName("g-1", running(nil)),
+			wantPhase: peapodv1alpha1.MigrationPending, wantReason: "Restarting", wantMessage: []string{"[a x]"},
+		},
+		"the replacement waits, kept off its source's node and a node still failed: waits for room": {
+			in:        Input{Migration: running(nil), AvoidingKnown: true, Avoiding: []string{"x"}},
+			extra:     []*corev1.Pod{keptOff(running(nil), "a", "x")},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: peapodv1alpha1.ReasonWaitingForCapacity,
+		},
+		"the nodes to avoid not known: the replacement is left as it is": {
+			in:        Input{Migration: running(nil)},
+			extra:     []*corev1.Pod{keptOff(running(nil), "a", "x")},
+			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: peapodv1alpha1.ReasonWaitingForCapacity,
 		},
 		"the old Pod went away first: the replacement takes over": {
 			in: Input{Migration: running(nil)}, extra: []*corev1.Pod{replacement(running(nil), "b").Obj()}, noSource: true,

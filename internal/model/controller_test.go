@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -121,35 +120,7 @@ func (m *manager) monitor() {
 }
 
 func (m *manager) disruption(now time.Time) nodehealth.Disruption {
-	var states []nodehealth.NodeState
-	for _, n := range m.w.nodes {
-		if n.deleted {
-			continue
-		}
-		v := nodehealth.Judge(n.object(), m.observer.Evidence(n.name), 0, false, now)
-		states = append(states, nodehealth.NodeState{Name: n.name, Zone: n.zone, Unhealthy: v.Unhealthy})
-	}
-	return nodehealth.Assess(states, nodehealth.DefaultUnhealthyThreshold)
-}
-
-// failurePolicy is the group's node-failure policy with its defaults (controllers/nodes.go).
-func failurePolicy(g *peapodv1alpha1.PodGroup) (time.Duration, bool) {
-	after := 20 * time.Second
-	fencingRequired := false
-	if p := g.Spec.Migration; p != nil && p.NodeFailure != nil {
-		if p.NodeFailure.After != nil {
-			after = p.NodeFailure.After.Duration
-		}
-		fencingRequired = p.NodeFailure.Fencing == peapodv1alpha1.FencingRequired
-	}
-	return after, fencingRequired
-}
-
-func maxMigrations(g *peapodv1alpha1.PodGroup) int {
-	if p := g.Spec.Migration; p != nil && p.MaxConcurrentMigrations != nil {
-		return int(*p.MaxConcurrentMigrations)
-	}
-	return 0
+	return nodehealth.AssessNodes(m.w.nodeObjects(), m.observer, nodehealth.DefaultUnhealthyThreshold, now)
 }
 
 var errLiveRead = errors.New("live read failed")
@@ -209,7 +180,7 @@ func (s *sim) reconcile() {
 		MaxUnavailable:  1,
 		Pods:            members,
 		Nodes:           verdicts,
-		MaxMigrations:   maxMigrations(r.g),
+		MaxMigrations:   desired.MaxConcurrentMigrations(r.g),
 		EvictionNoticed: m.noticedOf(members),
 		Now:             r.now,
 	})
@@ -225,7 +196,7 @@ func (s *sim) reconcile() {
 	if !wrote {
 		r.execute(p)
 		byOrdinal, _ := plan.Members(members)
-		r.startDrains(migrations, byOrdinal)
+		r.runDrains(migrations, byOrdinal)
 	}
 	live := 0
 	for _, pod := range pods {
@@ -311,56 +282,22 @@ func (r *reconcile) nodeNamed(name string) (*corev1.Node, error) {
 	return nil, nil
 }
 
-// nodeVerdicts judges the nodes of the group's Pods, with failovers paused when too much looks unhealthy
-// (controllers/nodes.go nodeVerdicts).
+// nodeVerdicts judges the nodes of the group's Pods as controllers/nodes.go nodeVerdicts does.
 func (r *reconcile) nodeVerdicts(pods []*corev1.Pod) (map[string]nodehealth.Verdict, error) {
-	after, fencingRequired := failurePolicy(r.g)
-	verdicts := map[string]nodehealth.Verdict{}
-	zones := map[string]string{}
-	inferred := false
-	for _, pod := range pods {
-		name := pod.Spec.NodeName
-		if name == "" {
-			continue
-		}
-		if _, done := verdicts[name]; done {
-			continue
-		}
-		node, err := r.nodeNamed(name)
-		if err != nil {
-			return nil, err
-		}
-		if node == nil && !r.m.observer.Known(name) {
-			verdicts[name] = nodehealth.Verdict{Unhealthy: true, Reason: "NodeUnknown"}
-			continue
-		}
-		v := nodehealth.Judge(node, r.m.observer.Evidence(name), after, fencingRequired, r.now)
-		inferred = inferred || (v.Unhealthy && !v.Declared())
-		if node != nil {
-			zones[name] = node.Labels[nodehealth.ZoneLabel]
-		}
-		verdicts[name] = v
-	}
-	if !inferred {
-		return verdicts, nil
-	}
-	d := r.m.disruption(r.now)
-	for name, v := range verdicts {
-		if !v.Unhealthy || v.Declared() {
-			continue
-		}
-		if paused, why := d.Paused(zones[name]); paused {
-			v.Replace, v.AwaitFencing, v.Paused = false, false, why
-			verdicts[name] = v
-		}
-	}
-	return verdicts, nil
+	after, fencingRequired := desired.FailurePolicyOf(r.g)
+	return nodehealth.JudgeGroup(pods, worldNodes{r}, r.m.observer, after, fencingRequired, nodehealth.DefaultUnhealthyThreshold, r.now)
 }
+
+// worldNodes reads the world's Nodes as the controller's cache and live reads would.
+type worldNodes struct{ r *reconcile }
+
+func (n worldNodes) Node(name string) (*corev1.Node, error) { return n.r.nodeNamed(name) }
+func (n worldNodes) All() ([]*corev1.Node, error)           { return n.r.w.nodeObjects(), nil }
 
 // knownUnhealthy is every node the controller would judge unhealthy now, from its own evidence: recorded on each
 // Pod it creates, for invariant 1.
 func (r *reconcile) knownUnhealthy() map[string]bool {
-	after, fencingRequired := failurePolicy(r.g)
+	after, fencingRequired := desired.FailurePolicyOf(r.g)
 	out := map[string]bool{}
 	for _, n := range r.w.nodes {
 		var obj *corev1.Node
@@ -376,24 +313,9 @@ func (r *reconcile) knownUnhealthy() map[string]bool {
 	return out
 }
 
-// failedNodes are the nodes new Pods keep off (controllers/nodes.go failedNodes): the group's nodes judged
-// unhealthy and every node observed silent; a list that would exclude every node is empty.
-func (r *reconcile) failedNodes() []string {
-	var names []string
-	for _, n := range r.w.nodes {
-		if !n.deleted {
-			names = append(names, n.name)
-		}
-	}
-	return nodehealth.Avoid(names, func(name string) bool {
-		v, judged := r.verdicts[name]
-		return (judged && v.Unhealthy) || r.m.observer.Evidence(name).Silent(r.now)
-	})
-}
-
 func (r *reconcile) nodesToAvoid() []string {
 	if r.avoidNodes == nil {
-		r.avoidNodes = r.failedNodes()
+		r.avoidNodes = nodehealth.FailedNodes(r.w.nodeObjects(), r.verdicts, r.m.observer, r.now)
 	}
 	return r.avoidNodes
 }
@@ -425,68 +347,14 @@ func (r *reconcile) confirmFailure(name string, v nodehealth.Verdict) bool {
 // (controllers/migrations.go claimMembers).
 type claims map[int]string
 
-func claimMembers(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) claims {
-	c := claims{}
-	active := slices.DeleteFunc(slices.Clone(migrations), func(m *peapodv1alpha1.PodMigration) bool { return !m.Active() })
-	rank := func(m *peapodv1alpha1.PodMigration) int {
-		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
-			return 0
-		}
-		return 1
-	}
-	slices.SortStableFunc(active, func(a, b *peapodv1alpha1.PodMigration) int { return cmp.Compare(rank(a), rank(b)) })
-	for _, m := range active {
-		if ordinal, ok := migration.OrdinalOf(m, pods); ok {
-			if _, taken := c[ordinal]; !taken {
-				c[ordinal] = m.Name
-			}
-		}
-	}
-	return c
-}
-
-func (c claims) movedBy(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) string {
-	ordinal, ok := migration.OrdinalOf(m, pods)
-	if !ok {
-		return ""
-	}
-	if holder := c[ordinal]; holder != m.Name {
-		return holder
-	}
-	return ""
-}
-
-// runMigrations takes every migration one step (controllers/migrations.go runMigrations and take) and returns
-// the Pods that hold the members' identities for the plan, and whether a Pod was written.
+// runMigrations takes every migration one step (migration.StepAll, as controllers/migrations.go runMigrations)
+// and returns the Pods that hold the members' identities for the plan, and whether a Pod was written.
 func (r *reconcile) runMigrations(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) ([]*corev1.Pod, bool) {
-	_, fencingRequired := failurePolicy(r.g)
-	c := claimMembers(migrations, pods)
-	running := 0
-	for _, m := range migrations {
-		if m.Status.Phase == peapodv1alpha1.MigrationRunning {
-			running++
-		}
-	}
-	wrote := false
-	for _, m := range migrations {
-		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || migration.ReplacementOf(m, pods) == nil) {
-			continue
-		}
-		step := migration.Next(migration.Input{
-			Migration: m, Replicas: desired.Replicas(r.g), Pods: pods, Target: r.targetOf(m),
-			Nodes: r.verdicts, FencingRequired: fencingRequired,
-			MovedBy: c.movedBy(m, pods), Running: running, MaxRunning: maxMigrations(r.g), Now: r.now,
-		})
-		acted := r.take(m, step)
-		// A step that ends the migration but whose status did not land leaves it active as stored, its replacement
-		// set aside: the plan waits for the migration's next event.
-		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
-		wrote = wrote || acted || (ended && m.Active())
-		if acted && step.Action == migration.CreateReplacement {
-			running++
-		}
-	}
-	return migration.SetAside(migrations, pods), wrote
+	members, wrote, _ := migration.StepAll(migration.Group{
+		PodGroup: r.g, Pods: pods, Nodes: r.verdicts, Now: r.now, Target: r.targetOf,
+		Avoiding: func() ([]string, error) { return r.nodesToAvoid(), nil },
+	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return r.take(m, step), nil })
+	return members, wrote
 }
 
 func (r *reconcile) targetOf(m *peapodv1alpha1.PodMigration) migration.Target {
@@ -614,34 +482,19 @@ func (r *reconcile) deleteMember(d plan.Deletion, by *peapodv1alpha1.PodMigratio
 	r.s.checkRemoval(before, "the controller ("+string(d.Reason)+")", true)
 }
 
-// startDrains creates a PodMigration for every member on a healthy node being drained, unless one moves it
-// already (controllers/migrations.go startDrains), named by migration.DrainName.
-func (r *reconcile) startDrains(migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod) {
-	if desired.DrainPolicyOf(r.g) != peapodv1alpha1.DrainMigrate {
-		return
-	}
-	moving := claimMembers(migrations, r.allPods)
-	for _, ordinal := range slices.Sorted(maps.Keys(byOrdinal)) {
-		pod := byOrdinal[ordinal]
-		if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !r.verdicts[pod.Spec.NodeName].Draining {
-			continue
-		}
-		if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(r.g) {
-			continue
-		}
-		m := &peapodv1alpha1.PodMigration{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: migration.DrainName(groupName, ordinal, pod.UID),
-				Labels: map[string]string{
-					peapodv1alpha1.GroupLabel:           groupName,
-					peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
-				},
-			},
-			Spec: peapodv1alpha1.PodMigrationSpec{Group: groupName, Pod: pod.Name},
-		}
+// runDrains writes what migration.Drains decides (controllers/migrations.go runDrains).
+func (r *reconcile) runDrains(migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod) {
+	work := migration.Drains(r.g, migrations, r.allPods, byOrdinal, r.verdicts)
+	for _, m := range work.Start {
 		if r.w.createMigration(m) {
 			r.s.stats.drainsStarted++
 			r.s.logf("  started drain migration %s", m.Name)
+		}
+	}
+	for _, m := range slices.Concat(work.Clear, work.Prune) {
+		if stored := r.w.migrations[m.Name]; stored != nil && stored.UID == m.UID {
+			r.w.deleteMigration(m.Name)
+			r.s.logf("  deleted the old drain record %s", m.Name)
 		}
 	}
 }

@@ -592,3 +592,14 @@ func (w *world) describe() string {
 	}
 	return fmt.Sprintf("t=%s nodes %v pods %v migrations %v pdb %d", w.now.Sub(epoch), nodes, pods, migrations, w.pdbMinAvailable)
 }
+
+// nodeObjects are the Nodes that exist, as the controller's cache lists them.
+func (w *world) nodeObjects() []*corev1.Node {
+	var out []*corev1.Node
+	for _, n := range w.nodes {
+		if !n.deleted {
+			out = append(out, n.object())
+		}
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package migration
+
+import (
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/nodehealth"
+)
+
+// KeptDrainRecords is how many finished PodMigrations of drains peapod keeps per group, the newest: enough to
+// tell the recent story, few enough that a group drained every night does not pile them up.
+const KeptDrainRecords = 10
+
+// DrainWork is what a group's drains need written.
+type DrainWork struct {
+	// Start are the PodMigrations to create, one per member on a healthy node being drained that no migration
+	// moves yet. The name comes from the member and its Pod's UID (DrainName): a repeated reconcile creates
+	// nothing twice.
+	Start []*peapodv1alpha1.PodMigration
+	// Clear are finished drain records under a name a new drain needs: the same Pod's node drained again after
+	// an earlier drain of it ended (cancelled by an uncordon, or failed). Deleted first, the drain starts on the
+	// next reconcile.
+	Clear []*peapodv1alpha1.PodMigration
+	// Prune are the oldest finished drain records peapod created, beyond KeptDrainRecords. Those a user created
+	// are the user's to delete.
+	Prune []*peapodv1alpha1.PodMigration
+}
+
+// Drains decides the drain migrations of a group from its migrations (oldest first), all its Pods, its members by
+// ordinal and the verdicts on their nodes.
+func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod,
+	members map[int]*corev1.Pod, verdicts map[string]nodehealth.Verdict) DrainWork {
+	var work DrainWork
+	byName := map[string]*peapodv1alpha1.PodMigration{}
+	for _, m := range migrations {
+		byName[m.Name] = m
+	}
+	cleared := map[string]bool{}
+	if desired.DrainPolicyOf(g) == peapodv1alpha1.DrainMigrate {
+		moving := ClaimMembers(migrations, pods)
+		for _, ordinal := range slices.Sorted(maps.Keys(members)) {
+			pod := members[ordinal]
+			if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !verdicts[pod.Spec.NodeName].Draining {
+				continue
+			}
+			if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(g) {
+				continue
+			}
+			name := DrainName(g.Name, ordinal, pod.UID)
+			if old, ok := byName[name]; ok {
+				if !old.Active() {
+					work.Clear = append(work.Clear, old)
+					cleared[name] = true
+				}
+				continue
+			}
+			work.Start = append(work.Start, drainOf(g, pod, ordinal, name))
+		}
+	}
+	var finished []*peapodv1alpha1.PodMigration
+	for _, m := range migrations {
+		if !m.Active() && !cleared[m.Name] && ReasonOf(m) == peapodv1alpha1.MigrationDrain && metav1.IsControlledBy(m, g) {
+			finished = append(finished, m)
+		}
+	}
+	work.Prune = finished[:max(len(finished)-KeptDrainRecords, 0)]
+	return work
+}
+
+func drainOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, ordinal int, name string) *peapodv1alpha1.PodMigration {
+	return &peapodv1alpha1.PodMigration{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: g.Namespace,
+			Labels: map[string]string{
+				peapodv1alpha1.GroupLabel:           g.Name,
+				peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
+			},
+			OwnerReferences: []metav1.OwnerReference{desired.ControllerRef(g)},
+		},
+		Spec: peapodv1alpha1.PodMigrationSpec{Group: g.Name, Pod: pod.Name},
+	}
+}
