@@ -55,6 +55,31 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// peersMountable says new members may mount the peer ConfigMap by its name: it is the group's, an orphan of it
+// the group adopts, or not there yet (applied in this reconcile). A ConfigMap of that name someone else controls
+// would be mounted into the members by the kubelet, which mounts by name: the group's containers would read an
+// object its author may not be allowed to read. No member is created then; the group says why.
+func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
+	key := types.NamespacedName{Namespace: w.group.Namespace, Name: desired.PeersConfigMapName(w.group.Name)}
+	var cm corev1.ConfigMap
+	err := w.r.Get(ctx, key, &cm)
+	if apierrors.IsNotFound(err) {
+		// The cache holds only objects with the group label: someone else's is looked up past it.
+		err = w.r.APIReader.Get(ctx, key, &cm)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
+	case desired.ClaimOf(&cm, w.group) != desired.Foreign:
+		return true, nil
+	}
+	w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+		"no member is created while the ConfigMap %s, which members mount, is not the group's", key.Name)})
+	return false, nil
+}
+
 // childApply is the apply configuration of a child: a Service, a PodDisruptionBudget or a ConfigMap.
 type childApply[T any] interface {
 	runtime.ApplyConfiguration

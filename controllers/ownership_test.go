@@ -96,10 +96,10 @@ var _ = Describe("PodGroup ownership", func() {
 		Eventually(func(g Gomega) {
 			got := getGroup(ctx, g, "api")
 			g.Expect(got.Status.Conditions).To(degraded("NameConflict",
-				`Service "api"`, `ConfigMap "api-peers"`, `PodDisruptionBudget "api"`))
+				`Service "api"`, `ConfigMap "api-peers"`, `PodDisruptionBudget "api"`,
+				"no member is created while the ConfigMap api-peers, which members mount, is not the group's"))
 			// The children the group does control still reconcile.
 			controlledBy(ctx, g, &corev1.Service{}, "api-members", got)
-			g.Expect(got.Status.ReadyReplicas).To(Equal(int32(2)))
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 		Expect(getGroup(ctx, Default, "api").Status.Conditions).To(degraded("NameConflict",
 			`ConfigMap "api-peers" exists and is controlled by Service "api"`, `Service "api" exists and has no controller`))
@@ -107,7 +107,19 @@ var _ = Describe("PodGroup ownership", func() {
 		Consistently(func(g Gomega) {
 			g.Expect(serialized(ctx, g, foreign)).To(Equal(before))
 			g.Expect(serialized(ctx, g, map[string]client.Object{"api": &policyv1.PodDisruptionBudget{}})).To(Equal(beforeBudget))
+			// The kubelet mounts a ConfigMap by name: a member would read the foreign one.
+			var pods corev1.PodList
+			g.Expect(k8sClient.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{peapodv1alpha1.GroupLabel: "api"})).To(Succeed())
+			g.Expect(pods.Items).To(BeEmpty())
 		}).WithContext(ctx).WithTimeout(3 * time.Second).Should(Succeed())
+
+		// Once the name is free the group makes its own and its members come up.
+		Expect(k8sClient.Delete(ctx, config)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := getGroup(ctx, g, "api")
+			controlledBy(ctx, g, &corev1.ConfigMap{}, "api-peers", got)
+			g.Expect(got.Status.ReadyReplicas).To(Equal(int32(2)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	})
 
 	It("lets the first of two groups whose child names collide keep the object, and tells the second", func(ctx context.Context) {

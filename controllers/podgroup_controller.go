@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,17 @@ import (
 
 // expectationsRecheck is how soon a group waiting for its own writes to show in the cache is looked at again.
 const expectationsRecheck = 2 * time.Second
+
+// conflictRecheck is how often a group one of whose names someone else's object holds looks whether it still does.
+const conflictRecheck = 10 * time.Second
+
+// shortest is the sooner of two requeue delays, zero meaning none.
+func shortest(a, b time.Duration) time.Duration {
+	if a == 0 || (b > 0 && b < a) {
+		return b
+	}
+	return a
+}
 
 // PodGroupReconciler turns a PodGroup into its member Pods, Services, peer ConfigMap and ControllerRevisions.
 type PodGroupReconciler struct {
@@ -103,6 +115,10 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 
 	w := &reconcileWork{r: r, group: &group, pods: pods, now: r.Clock.Now(), migrationsRunning: -1}
 	result, syncErr := w.sync(ctx)
+	if slices.ContainsFunc(w.problems, func(p status.Problem) bool { return p.Reason == status.ReasonNameConflict }) {
+		// Someone else's object is not watched (the cache holds the group's only): its going away is looked for.
+		result.RequeueAfter = shortest(result.RequeueAfter, conflictRecheck)
+	}
 	if err := r.writeStatus(ctx, w, syncErr); err != nil {
 		return ctrl.Result{}, errors.Join(syncErr, err)
 	}

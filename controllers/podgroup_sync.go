@@ -208,6 +208,13 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 		if _, err := w.nodesToAvoid(ctx); err != nil {
 			return ctrl.Result{}, err
 		}
+		mountable, err := w.peersMountable(ctx)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !mountable {
+			p.Create = nil
+		}
 	}
 	var errs []error
 	result := ctrl.Result{RequeueAfter: p.RequeueAfter}
