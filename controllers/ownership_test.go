@@ -280,6 +280,49 @@ var _ = Describe("PodGroup ownership", func() {
 		}
 	})
 
+	It("makes a member only from a revision the group stored itself, never from one written under its name", func(ctx context.Context) {
+		group := pt.MakePodGroup("web", ns).Replicas(2).Obj()
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		var old string
+		Eventually(func(g Gomega) {
+			got := getGroup(ctx, g, "web")
+			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
+			old = got.Status.UpdateRevision
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+
+		// Someone who may write ControllerRevisions swaps the stored revision for one of their own.
+		name := desired.ControllerRevisionName("web", old)
+		var stored appsv1.ControllerRevision
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &stored)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, &stored)).To(Succeed())
+		forged := getGroup(ctx, Default, "web")
+		forged.Spec.Template.Spec.Containers[0].Image = "registry.example.com/not-admitted:1"
+		fake := desired.ControllerRevision(forged, desired.ShapeOf(&forged.Spec))
+		fake.Name = name
+		Expect(k8sClient.Create(ctx, fake)).To(Succeed())
+
+		// A rollout held at web-0 by the partition, then web-0 deleted: it comes back at its revision.
+		Expect(k8sClient.Patch(ctx, group, client.RawPatch(types.MergePatchType, []byte(
+			`{"spec":{"updateStrategy":{"rollingUpdate":{"partition":1}},`+
+				`"template":{"spec":{"containers":[{"name":"app","image":"registry.k8s.io/pause:3.5"}]}}}}`)))).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(getGroup(ctx, g, "web").Status.UpdatedReplicas).To(Equal(int32(1)))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		var web0 corev1.Pod
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-0"}, &web0)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, &web0)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var pod corev1.Pod
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web-0"}, &pod)).To(Succeed())
+			g.Expect(pod.UID).NotTo(Equal(web0.UID))
+			g.Expect(pod.Spec.Containers[0].Image).To(Equal("registry.k8s.io/pause:3.5"))
+			var events eventsv1.EventList
+			g.Expect(k8sClient.List(ctx, &events, client.InNamespace(ns))).To(Succeed())
+			g.Expect(events.Items).To(ContainElement(SatisfyAll(HaveField("Reason", "NameConflict"), HaveField("Type", "Warning"),
+				HaveField("Note", ContainSubstring(`ControllerRevision "`+name+`" is not the group's revision `+old)))))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+	})
+
 	It("keeps revisionHistoryLimit revisions besides the current, the update and those members run", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(2).Obj()
 		group.Spec.RevisionHistoryLimit = ptr.To[int32](2)

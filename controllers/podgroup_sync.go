@@ -340,8 +340,9 @@ func (w *reconcileWork) reportForeignPod(ctx context.Context, name string) {
 		"Pod %q exists and %s: member %s cannot be created until it is renamed or deleted", name, owner, name)})
 }
 
-// shapeOf returns the shape of a revision: the spec's own, or an older one stored in a ControllerRevision. A
-// revision that cannot be found is replaced by the current shape rather than leaving the member missing.
+// shapeOf returns the shape of a revision: the spec's own, or an older one stored in a ControllerRevision the
+// group controls whose content hashes to the revision. A revision that cannot be found, or not trusted, is
+// replaced by the current shape rather than leaving the member missing.
 func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.Shape, error) {
 	if revision == w.updateRevision {
 		return w.shape, nil
@@ -355,7 +356,18 @@ func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.S
 	if err != nil {
 		return desired.Shape{}, fmt.Errorf("reading revision %s: %w", revision, err)
 	}
-	return desired.DecodeShape(rev.Data.Raw)
+	shape, err := desired.DecodeShape(rev.Data.Raw)
+	if err != nil || !metav1.IsControlledBy(&rev, w.group) || shape.Revision() != revision {
+		// Members are made only from what the group itself stored: a revision someone else wrote under the name
+		// would put a template into them that no admission of the group's saw.
+		why := fmt.Sprintf("ControllerRevision %q is not the group's revision %s: members of that revision are made from "+
+			"the current template", name, revision)
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: why})
+		// The problem lasts one reconcile (the member is made then); the event stays for kubectl describe.
+		w.r.Recorder.Eventf(w.group, &rev, corev1.EventTypeWarning, status.ReasonNameConflict, "CreateMember", "%s", why)
+		return w.shape, nil
+	}
+	return shape, nil
 }
 
 // failoverStarted admits a node-failure replacement under the cluster-wide cap, counts it and starts timing it.

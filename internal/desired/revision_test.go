@@ -8,7 +8,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -85,7 +87,11 @@ func TestRevisionHistoryLimit(t *testing.T) {
 // the orphaning delete never finishes.
 func TestEncodedShapeSurvivesAStrategicMergePatch(t *testing.T) {
 	g := pt.MakePodGroup("web", "ns").SharedVolume("data").Env("MODE", "prod").Spread(peapodv1alpha1.SpreadNode).
-		Container(corev1.Container{Name: "sidecar", Image: pt.PauseImage, Ports: []corev1.ContainerPort{{ContainerPort: 8080}}}).Obj()
+		Container(corev1.Container{Name: "sidecar", Image: pt.PauseImage, Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("0.5"), corev1.ResourceMemory: resource.MustParse("1Gi")}},
+			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("http")}}},
+		}).Obj()
 	g.Spec.Template.Labels = map[string]string{"b": "2", "a": "1 < 2 & 3"}
 	g.Spec.Template.Spec.ActiveDeadlineSeconds = ptr[int64](9007199254740993) // beyond a float64's integers
 	rev := ControllerRevision(g, ShapeOf(&g.Spec))
