@@ -382,17 +382,17 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 
 		// Two drains at once, each evicting its members while the migration is in flight.
 		started := time.Now()
-		drains := make([]*drainRun, len(drained))
+		drains := make([]*utils.BackgroundCommand, len(drained))
 		for i, node := range drained {
 			DeferCleanup(func(ctx context.Context) {
 				out, err := tc.Kubectl(ctx, "uncordon", node).CombinedOutput()
 				Expect(err).NotTo(HaveOccurred(), string(out))
 			})
-			drains[i] = startDrain(ctx, tc, node)
+			drains[i] = tc.StartKubectl(ctx, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s")
 		}
 		Eventually(func(g Gomega) {
 			for _, d := range drains {
-				g.Expect(d.output()).To(ContainSubstring("evicting pod"))
+				g.Expect(d.Output()).To(ContainSubstring("evicting pod"))
 			}
 		}).WithContext(ctx).WithTimeout(15 * time.Second).Should(Succeed())
 		// Long enough for an eviction the budget grants to take its member away.
@@ -403,7 +403,7 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 		manager.Resume()
 
 		for i, d := range drains {
-			out, err := d.wait()
+			out, err := d.Wait()
 			GinkgoWriter.Printf("kubectl drain %s:\n%s\n", drained[i], out)
 			Expect(err).NotTo(HaveOccurred(), "kubectl drain %s: %s", drained[i], out)
 			Expect(out).To(ContainSubstring("drained"))
@@ -420,40 +420,6 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 		Expect(w.lowestReady()).To(BeNumerically(">=", faultReplicas), "fewer members Ready than replicas during the drains")
 	}, SpecTimeout(4*time.Minute))
 })
-
-// drainRun is a `kubectl drain` running in the background, its output readable as it comes.
-type drainRun struct {
-	mu   sync.Mutex
-	out  strings.Builder
-	done chan struct{}
-	err  error
-}
-
-func startDrain(ctx context.Context, tc *utils.TestCluster, node string) *drainRun {
-	d := &drainRun{done: make(chan struct{})}
-	cmd := tc.Kubectl(ctx, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s")
-	cmd.Stdout, cmd.Stderr = d, d
-	Expect(cmd.Start()).To(Succeed())
-	go func() { d.err = cmd.Wait(); close(d.done) }()
-	return d
-}
-
-func (d *drainRun) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.Write(p)
-}
-
-func (d *drainRun) output() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.String()
-}
-
-func (d *drainRun) wait() (string, error) {
-	<-d.done
-	return d.output(), d.err
-}
 
 // faultReplicas is the size of the groups the fault specs run.
 const faultReplicas = 5

@@ -217,7 +217,7 @@ var _ = Describe("migration faults", Ordered, func() {
 
 		// kubectl drain of member 1's node: peapod starts a drain migration, which waits for the slot.
 		DeferCleanup(func(ctx context.Context) { kubectl(ctx, "uncordon", silent) })
-		drain := startKubectl(ctx, tc, "drain", silent, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=150s")
+		drain := tc.StartKubectl(ctx, "drain", silent, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=150s")
 		drainOf := func(g Gomega) *peapodv1alpha1.PodMigration {
 			var list peapodv1alpha1.PodMigrationList
 			g.Expect(c.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
@@ -284,7 +284,7 @@ var _ = Describe("migration faults", Ordered, func() {
 
 		// The first kubectl drain never ends by itself: it retries evicting "web-1" by name, and that is now the
 		// member recreated on a healthy node, which the budget protects. Run again, the drain finds the node empty.
-		GinkgoWriter.Printf("the first kubectl drain, stopped:\n%s\n", drain.stop())
+		GinkgoWriter.Printf("the first kubectl drain, stopped:\n%s\n", drain.Stop())
 		out := kubectl(ctx, "drain", silent, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=30s")
 		Expect(out).To(ContainSubstring("drained"))
 		var ofMember1 []string
@@ -357,40 +357,4 @@ func (w *ordinalWatcher) createdNamed(name string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.names[name]) > 1 // the first is the existing Pod, shown as Added when the watch starts
-}
-
-// background is a command running in the background, as in a user's second terminal.
-type background struct {
-	mu     sync.Mutex
-	out    strings.Builder
-	done   chan error
-	cancel context.CancelFunc
-}
-
-// startKubectl runs kubectl until it ends or the spec does.
-func startKubectl(ctx context.Context, tc *utils.TestCluster, args ...string) *background {
-	ctx, cancel := context.WithCancel(ctx)
-	cmd := tc.Kubectl(ctx, args...)
-	b := &background{done: make(chan error, 1), cancel: cancel}
-	cmd.Stdout, cmd.Stderr = b, b
-	Expect(cmd.Start()).To(Succeed())
-	go func() { b.done <- cmd.Wait() }()
-	DeferCleanup(func() { b.stop() })
-	return b
-}
-
-func (b *background) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.out.Write(p)
-}
-
-// stop ends the command and returns its output.
-func (b *background) stop() string {
-	b.cancel()
-	err := <-b.done
-	b.done <- err // for the cleanup
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.out.String()
 }
