@@ -10,13 +10,13 @@ import (
 // informers, reconciler, expectations and node observer) 0-5 s later.
 func (f *campaign) restartManager(ctx context.Context) (string, error) {
 	down := f.between(0, 5*time.Second)
-	if err := f.mgr.stop(); err != nil {
+	if err := f.mgr.Stop(); err != nil {
 		return "", fmt.Errorf("stopping the manager: %w", err)
 	}
 	if err := sleep(ctx, down); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("manager down for %s, then manager #%d", down, f.mgr.starts+1), f.mgr.start(ctx)
+	return fmt.Sprintf("manager down for %s, then manager #%d", down, f.mgr.Starts()+1), f.mgr.Start(ctx)
 }
 
 // restartAPIServer kills kube-apiserver with SIGKILL and starts it again 5-20 s later: every watch ends, and

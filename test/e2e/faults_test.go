@@ -269,10 +269,7 @@ var _ = Describe("the manager at the worst moment of a PodMigration", Ordered, C
 		started []*utils.ManagerProcess
 	)
 	startManager := func() {
-		var err error
-		log := filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))
-		manager, err = utils.StartManagerProcess(binary, tc.KubeconfigPath, log)
-		Expect(err).NotTo(HaveOccurred())
+		manager = startManagerProcess(tc, binary)
 		started = append(started, manager)
 	}
 

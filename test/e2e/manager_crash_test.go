@@ -33,8 +33,7 @@ var _ = Describe("the manager killed in the middle of a failover", Ordered, func
 		binary, err := utils.BuildManager(ctx, filepath.Join("..", ".."))
 		Expect(err).NotTo(HaveOccurred())
 		start := func() *utils.ManagerProcess {
-			m, err := utils.StartManagerProcess(binary, tc.KubeconfigPath, filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano())))
-			Expect(err).NotTo(HaveOccurred())
+			m := startManagerProcess(tc, binary)
 			DeferCleanup(m.Kill)
 			return m
 		}

@@ -2,32 +2,38 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/peapod-io/peapod/controllers"
-	"github.com/peapod-io/peapod/internal/scheme"
 	"github.com/peapod-io/peapod/test/utils"
 )
 
-// startManager runs peapod's manager in this process against the cluster until the spec or suite ends.
+// startManager runs peapod's manager in this process against the cluster until the spec or suite ends, and
+// returns its client. A manager that returns before then fails the spec running at that moment.
 func startManager(cfg *rest.Config) client.Client {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme.New(),
-		Cache:                  controllers.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Two clusters, two managers in one process: their controllers share a name.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	m := utils.NewManager(cfg, utils.ManagerOptions{})
+	Expect(m.Start(utils.CleanupContext())).To(Succeed())
+	exited := m.Exited()
+	utils.RunUntilCleanup(func(ctx context.Context) {
+		select {
+		case <-ctx.Done():
+		case <-exited:
+		}
+		Expect(m.Stop()).To(Succeed())
 	})
+	return m.Client()
+}
+
+// startManagerProcess runs the built manager as its own process against the cluster, its log in the cluster's
+// directory under a name of its own: a spec may kill it and start another.
+func startManagerProcess(tc *utils.TestCluster, binary string) *utils.ManagerProcess {
+	log := filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))
+	m, err := utils.StartManagerProcess(binary, tc.KubeconfigPath, log)
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr)).To(Succeed())
-	utils.RunUntilCleanup(func(ctx context.Context) { Expect(mgr.Start(ctx)).To(Succeed()) })
-	return mgr.GetClient()
+	return m
 }

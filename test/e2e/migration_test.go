@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,10 +36,7 @@ var _ = Describe("migration", Ordered, func() {
 		manager *utils.ManagerProcess
 	)
 	startManager := func() {
-		var err error
-		log := filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))
-		manager, err = utils.StartManagerProcess(binary, tc.KubeconfigPath, log)
-		Expect(err).NotTo(HaveOccurred())
+		manager = startManagerProcess(tc, binary)
 		DeferCleanup(manager.Kill)
 	}
 

@@ -23,6 +23,14 @@ func RunUntilCleanup(fn func(ctx context.Context)) {
 	}()
 }
 
+// CleanupContext is a context that ends with the current Ginkgo node's cleanup, for what must outlive the node
+// that starts it: that node's own context ends with it.
+func CleanupContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	ginkgo.DeferCleanup(cancel)
+	return ctx
+}
+
 // BackgroundCommand is a command running in the background, as in a user's second terminal: its output can be
 // read as it comes, and it is stopped when the spec ends if it has not ended by then.
 type BackgroundCommand struct {

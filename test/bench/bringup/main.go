@@ -31,14 +31,16 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.groups, "groups", 250, "PodGroups (and StatefulSets) to create")
-	flag.IntVar(&o.members, "members", 4, "members (replicas) of each")
-	flag.IntVar(&o.nodes, "nodes", 12, "kwok nodes")
-	flag.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
-	flag.IntVar(&o.burst, "burst", 30, "client burst of both")
-	flag.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
-	flag.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
-	flag.Parse()
+	// A flag set of its own: test/utils brings in Ginkgo, which puts its flags and its usage on the default one.
+	flags := flag.NewFlagSet("bringup", flag.ExitOnError)
+	flags.IntVar(&o.groups, "groups", 250, "PodGroups (and StatefulSets) to create")
+	flags.IntVar(&o.members, "members", 4, "members (replicas) of each")
+	flags.IntVar(&o.nodes, "nodes", 12, "kwok nodes")
+	flags.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
+	flags.IntVar(&o.burst, "burst", 30, "client burst of both")
+	flags.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
+	flags.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
+	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte
 	}

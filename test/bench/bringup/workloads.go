@@ -13,15 +13,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
-	"github.com/peapod-io/peapod/controllers"
 	peapodscheme "github.com/peapod-io/peapod/internal/scheme"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 const benchNamespace = "bench"
@@ -72,27 +70,14 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	if err := c.Install(ctx, "config/crd/bases"); err != nil {
 		return nil, nil, err
 	}
-	scheme := peapodscheme.New()
 
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  controllers.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
+	// It runs until the bench ends.
+	if err := utils.NewManager(cfg, utils.ManagerOptions{}).Start(ctx); err != nil {
 		return nil, nil, err
 	}
-	if err := (&controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 4}).SetupWithManager(mgr); err != nil {
-		return nil, nil, err
-	}
-	go func() { _ = mgr.Start(ctx) }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return nil, nil, fmt.Errorf("the manager's cache did not sync")
-	}
-	creator, err := client.New(c.Config, client.Options{Scheme: scheme})
+	creator, err := client.New(c.Config, client.Options{Scheme: peapodscheme.New()})
 	if err != nil {
 		return nil, nil, err
 	}
