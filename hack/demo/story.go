@@ -11,8 +11,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // The story is about the sample, config/samples: PodGroup web in the default namespace, 3 members spread over
@@ -24,7 +24,7 @@ const (
 )
 
 // failing is the member whose node is killed, draining the one whose node is drained.
-var failing, draining = desired.MemberName(group, 1), desired.MemberName(group, 2)
+var failing, draining = utils.Identity{Group: group, Ordinal: 1}, utils.Identity{Group: group, Ordinal: 2}
 
 // stepTimeout bounds each step of the story: each takes seconds, so one that has not happened by then will not.
 const stepTimeout = 90 * time.Second
@@ -59,14 +59,14 @@ func (s *story) apply(ctx context.Context) error {
 		func() bool {
 			clear(nodes)
 			for ordinal := range replicas {
-				live := s.w.live(desired.MemberName(group, ordinal))
-				if len(live) != 1 || !live[0].ready {
+				live := s.w.pods.Live(utils.Identity{Group: group, Ordinal: ordinal})
+				if len(live) != 1 || !live[0].Ready {
 					return false
 				}
-				if _, in := s.w.inService[live[0].uid]; !in {
+				if _, in := s.w.inService[live[0].UID]; !in {
 					return false
 				}
-				nodes[live[0].node] = true
+				nodes[live[0].Node] = true
 			}
 			return len(nodes) == replicas
 		})
@@ -80,52 +80,47 @@ func (s *story) apply(ctx context.Context) error {
 
 // failover kills the node of one member and waits for the member to be back, under the same name, elsewhere.
 func (s *story) failover(ctx context.Context) error {
-	var old memberPod
-	s.w.read(func() { old = *s.w.live(failing)[0] })
-	s.say("killing node %s, where %s runs: its kubelet falls silent, no more heartbeats, as when a machine loses power", old.node, failing)
+	old := s.w.pods.Live(failing)[0]
+	s.say("killing node %s, where %s runs: its kubelet falls silent, no more heartbeats, as when a machine loses power", old.Node, failing)
 	killed := time.Now()
-	if err := s.c.FailNode(ctx, old.node); err != nil {
+	if err := s.c.FailNode(ctx, old.Node); err != nil {
 		return err
 	}
-	var now memberPod
+	var now utils.MemberPod
 	var inService time.Time
 	err := s.w.waitFor(ctx, stepTimeout, fmt.Sprintf("%s Ready on another node and back in the Service's endpoints", failing), func() bool {
-		live := s.w.live(failing)
-		if len(live) != 1 || live[0].uid == old.uid || !live[0].ready || live[0].node == old.node {
+		live := s.w.pods.Live(failing)
+		if len(live) != 1 || live[0].UID == old.UID || !live[0].Ready || live[0].Node == old.Node {
 			return false
 		}
-		at, in := s.w.inService[live[0].uid]
-		now, inService = *live[0], at
+		at, in := s.w.inService[live[0].UID]
+		now, inService = live[0], at
 		return in
 	})
 	if err != nil {
 		return err
 	}
 	s.say("failover: member %s is back as Pod %s on %s: Ready %s after its node was killed, in the Service's endpoints %s after",
-		failing, now.name, now.node, seconds(now.readyAt.Sub(killed)), seconds(inService.Sub(killed)))
-	lease, err := s.c.NodeLease(ctx, old.node)
+		failing, now.Name, now.Node, seconds(now.ReadyAt.Sub(killed)), seconds(inService.Sub(killed)))
+	lease, err := s.c.NodeLease(ctx, old.Node)
 	if err == nil && lease.Spec.RenewTime != nil {
 		beat := lease.Spec.RenewTime.Time
 		s.say("  that is %s after the node's last heartbeat, which came %s before the kill: peapod waits "+
 			"spec.migration.nodeFailure.after (20s by default) from it; Kubernetes alone marks the node NotReady after 50s "+
-			"and evicts its Pods 300s later", seconds(now.readyAt.Sub(beat)), seconds(killed.Sub(beat)))
+			"and evicts its Pods 300s later", seconds(now.ReadyAt.Sub(beat)), seconds(killed.Sub(beat)))
 	}
 	return nil
 }
 
 // drain drains the node of another member with kubectl and shows that the member moved make-before-break.
 func (s *story) drain(ctx context.Context) error {
-	var old memberPod
-	s.w.read(func() {
-		old = *s.w.live(draining)[0]
-		s.w.trackReady()
-	})
+	old, tracked := s.w.pods.Live(draining)[0], time.Now()
 	s.say("draining node %s, where %s runs; the group's PodDisruptionBudget refuses to evict a Ready member, "+
-		"so peapod starts a replacement elsewhere first", old.node, draining)
+		"so peapod starts a replacement elsewhere first", old.Node, draining)
 	started := time.Now()
 	drainCtx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	if err := s.kubectl(drainCtx, "drain", old.node, "--ignore-daemonsets", "--delete-emptydir-data"); err != nil {
+	if err := s.kubectl(drainCtx, "drain", old.Node, "--ignore-daemonsets", "--delete-emptydir-data"); err != nil {
 		if drainCtx.Err() != nil && ctx.Err() == nil {
 			return fmt.Errorf("kubectl drain did not finish within %s", stepTimeout)
 		}
@@ -133,26 +128,27 @@ func (s *story) drain(ctx context.Context) error {
 	}
 	took := time.Since(started)
 
-	var retired, replacement memberPod
+	var retired, replacement utils.MemberPod
 	var counts []int
 	err := s.w.waitFor(ctx, stepTimeout, fmt.Sprintf("%s's old Pod gone and its replacement Ready", draining), func() bool {
-		live := s.w.live(draining)
-		if len(live) != 1 || live[0].uid == old.uid || !live[0].ready || !s.w.pods[old.uid].gone() {
+		live := s.w.pods.Live(draining)
+		retired, _ = s.w.pods.Pod(old.UID)
+		if len(live) != 1 || live[0].UID == old.UID || !live[0].Ready || !retired.Deleting() {
 			return false
 		}
-		retired, replacement, counts = *s.w.pods[old.uid], *live[0], slices.Clone(s.w.readyCounts)
+		replacement, counts = live[0], s.w.pods.ReadyPodsSince(group, tracked)
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	if !replacement.readyAt.Before(retired.goneAt) || slices.Min(counts) < replicas {
+	if !replacement.ReadyAt.Before(retired.DeletingAt) || slices.Min(counts) < replicas {
 		return fmt.Errorf("not make-before-break: the replacement %s was Ready at %s, the old Pod %s retired at %s, Ready Pods went %s",
-			replacement.name, replacement.readyAt.Format(time.StampMilli), retired.name, retired.goneAt.Format(time.StampMilli), arrows(counts))
+			replacement.Name, replacement.ReadyAt.Format(time.StampMilli), retired.Name, retired.DeletingAt.Format(time.StampMilli), arrows(counts))
 	}
 	s.say("make-before-break: the replacement %s was Ready on %s %s before the old Pod %s was retired; "+
 		"Ready members never fewer than %d (Ready Pods %s); kubectl drain took %s",
-		replacement.name, replacement.node, retired.goneAt.Sub(replacement.readyAt).Round(time.Millisecond), retired.name, replicas,
+		replacement.Name, replacement.Node, retired.DeletingAt.Sub(replacement.ReadyAt).Round(time.Millisecond), retired.Name, replicas,
 		arrows(counts), seconds(took))
 	return nil
 }

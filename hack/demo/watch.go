@@ -20,89 +20,68 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
-	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
-	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
-// world follows the sample group's Pods, its Service's EndpointSlices and the nodes through informers. It says
-// what changes as it changes, remembers when each Pod became Ready, left, and entered the Service, and lets the
-// story wait for a state of its choosing.
+// world follows the sample group's Pods (a MemberWatch), its Service's EndpointSlices and the nodes through
+// informers. It says what changes as it changes, remembers when each Pod entered the Service, and lets the story
+// wait for a state of its choosing.
 type world struct {
 	say func(format string, args ...any)
+	// pods are the group's Pods, live until their deletion begins, with when each became Ready and left, and
+	// the Ready count over time.
+	pods *utils.MemberWatch
 
 	mu sync.Mutex
 	// changed is closed on every change and replaced: a broadcast to waitFor.
-	changed chan struct{}
-	pods    map[types.UID]*memberPod
-	// memberOf keeps the member of every Pod name seen, also once the Pod is gone.
-	memberOf  map[string]string
+	changed   chan struct{}
 	slices    map[string]*discoveryv1.EndpointSlice
 	inService map[types.UID]time.Time
 	endpoints string
 	nodeReady map[string]corev1.ConditionStatus
-	// readyCounts are the numbers of Ready Pods, one entry per change of it, since trackReady.
-	readyCounts []int
 }
 
-// memberPod is what the world keeps of one Pod of the group, also after it is gone.
-type memberPod struct {
-	uid                    types.UID
-	name, member, node, ip string
-	migration              string
-	ready                  bool
-	readyAt, goneAt        time.Time
-}
-
-func (p *memberPod) gone() bool { return !p.goneAt.IsZero() }
-
-// String names the Pod, and its member when the Pod name differs (a migration's replacement).
-func (p *memberPod) String() string {
-	if p.name == p.member {
-		return "Pod " + p.name
+// describe names a Pod, and its member when the Pod name differs (a migration's replacement).
+func describe(p utils.MemberPod) string {
+	member := p.Identity.String()
+	if p.Name == member {
+		return "Pod " + p.Name
 	}
-	if p.migration != "" {
-		return fmt.Sprintf("Pod %s (member %s, PodMigration %s)", p.name, p.member, p.migration)
+	if p.Migration != "" {
+		return fmt.Sprintf("Pod %s (member %s, PodMigration %s)", p.Name, member, p.Migration)
 	}
-	return fmt.Sprintf("Pod %s (member %s)", p.name, p.member)
+	return fmt.Sprintf("Pod %s (member %s)", p.Name, member)
 }
 
-// watchWorld starts the informers and returns once they have listed what exists; they stop with ctx.
+// watchWorld starts the watches and returns once they have listed what exists; they stop with ctx.
 func watchWorld(ctx context.Context, cs kubernetes.Interface, say func(string, ...any)) (*world, error) {
-	w := &world{say: say, changed: make(chan struct{}), pods: map[types.UID]*memberPod{}, memberOf: map[string]string{},
-		slices: map[string]*discoveryv1.EndpointSlice{}, inService: map[types.UID]time.Time{},
-		nodeReady: map[string]corev1.ConditionStatus{}}
-	pods := coreinformers.NewFilteredPodInformer(cs, namespace, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
-		o.LabelSelector = labels.SelectorFromSet(desired.SelectorLabels(group)).String()
-	})
+	w := &world{say: say, changed: make(chan struct{}), slices: map[string]*discoveryv1.EndpointSlice{},
+		inService: map[types.UID]time.Time{}, nodeReady: map[string]corev1.ConditionStatus{}}
+	pods, err := utils.WatchMemberPods(ctx, cs, namespace, utils.MemberWatchOptions{
+		Selector: labels.SelectorFromSet(desired.SelectorLabels(group)).String(), OnChange: w.observePod})
+	if err != nil {
+		return nil, err
+	}
+	w.pods = pods
+	context.AfterFunc(ctx, pods.Stop)
 	endpointSlices := discoveryinformers.NewFilteredEndpointSliceInformer(cs, namespace, 0, cache.Indexers{}, func(o *metav1.ListOptions) {
 		o.LabelSelector = discoveryv1.LabelServiceName + "=" + group
 	})
 	nodes := coreinformers.NewNodeInformer(cs, 0, cache.Indexers{})
 	handlers := map[cache.SharedIndexInformer]func(obj any, deleted bool){
-		pods:           func(obj any, deleted bool) { w.observePod(obj.(*corev1.Pod), deleted) },
 		endpointSlices: func(obj any, deleted bool) { w.observeSlice(obj.(*discoveryv1.EndpointSlice), deleted) },
 		nodes:          func(obj any, _ bool) { w.observeNode(obj.(*corev1.Node)) },
 	}
 	for informer, observe := range handlers {
-		_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { observe(obj, false) },
-			UpdateFunc: func(_, obj any) { observe(obj, false) },
-			DeleteFunc: func(obj any) {
-				if gone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					obj = gone.Obj
-				}
-				observe(obj, true)
-			},
-		})
-		if err != nil {
+		if _, err := informer.AddEventHandler(utils.EventHandler(observe)); err != nil {
 			return nil, err
 		}
 		go informer.Run(ctx.Done())
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), pods.HasSynced, endpointSlices.HasSynced, nodes.HasSynced) {
-		return nil, errors.New("the watches of Pods, EndpointSlices and nodes did not start")
+	if !cache.WaitForCacheSync(ctx.Done(), endpointSlices.HasSynced, nodes.HasSynced) {
+		return nil, errors.New("the watches of EndpointSlices and nodes did not start")
 	}
 	return w, nil
 }
@@ -129,81 +108,31 @@ func (w *world) waitFor(ctx context.Context, timeout time.Duration, what string,
 	}
 }
 
-// read runs fn under the world's lock.
-func (w *world) read(fn func()) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	fn()
-}
-
-// live lists the Pods of a member that are not being deleted: one, or two during a migration. Lock held.
-func (w *world) live(member string) []*memberPod {
-	var out []*memberPod
-	for _, p := range w.pods {
-		if p.member == member && !p.gone() {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// readyPods counts the Ready Pods of the group. Lock held.
-func (w *world) readyPods() int {
-	n := 0
-	for _, p := range w.pods {
-		if p.ready {
-			n++
-		}
-	}
-	return n
-}
-
-// trackReady starts a new record of the Ready count, from its current value. Lock held.
-func (w *world) trackReady() { w.readyCounts = []int{w.readyPods()} }
-
 func (w *world) broadcast() {
 	close(w.changed)
 	w.changed = make(chan struct{})
 }
 
-func (w *world) observePod(pod *corev1.Pod, deleted bool) {
-	now := time.Now()
+// observePod says what changed of a Pod, with the Ready count it leaves.
+func (w *world) observePod(pods *utils.MemberWatch, c utils.MemberChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.broadcast()
-	p := w.pods[pod.UID]
-	if p == nil {
-		p = &memberPod{uid: pod.UID, name: pod.Name, member: memberName(pod), migration: pod.Labels[peapodv1alpha1.MigrationLabel]}
-		w.pods[pod.UID] = p
-		w.memberOf[pod.Name] = p.member
+	was, p := c.Before, c.After
+	if was.Node == "" && p.Node != "" {
+		w.say("%s scheduled on %s", describe(p), p.Node)
 	}
-	if p.node == "" && pod.Spec.NodeName != "" {
-		p.node = pod.Spec.NodeName
-		w.say("%s scheduled on %s", p, p.node)
-	}
-	p.ip = pod.Status.PodIP
-	ready := !deleted && plan.Ready(pod)
 	var change string
 	switch {
-	case !p.gone() && (deleted || pod.DeletionTimestamp != nil):
-		p.goneAt, p.ready = now, false
-		change = fmt.Sprintf("%s on %s deleted", p, p.node)
-	case ready && !p.ready:
-		p.ready = true
-		if p.readyAt.IsZero() {
-			p.readyAt = now
-		}
-		change = fmt.Sprintf("%s Ready on %s (IP %s)", p, p.node, p.ip)
-	case !ready && p.ready:
-		p.ready = false
-		change = fmt.Sprintf("%s on %s no longer Ready", p, p.node)
+	case p.Deleting() && !was.Deleting():
+		change = fmt.Sprintf("%s on %s deleted", describe(p), p.Node)
+	case p.Ready && !was.Ready:
+		change = fmt.Sprintf("%s Ready on %s (IP %s)", describe(p), p.Node, p.IP)
+	case !p.Ready && was.Ready:
+		change = fmt.Sprintf("%s on %s no longer Ready", describe(p), p.Node)
 	}
-	n := w.readyPods()
 	if change != "" {
-		w.say("%s; Ready Pods: %d", change, n)
-	}
-	if len(w.readyCounts) > 0 && w.readyCounts[len(w.readyCounts)-1] != n {
-		w.readyCounts = append(w.readyCounts, n)
+		w.say("%s; Ready Pods: %d", change, pods.ReadyPods(group))
 	}
 }
 
@@ -228,9 +157,9 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 			if _, seen := w.inService[e.TargetRef.UID]; !seen {
 				w.inService[e.TargetRef.UID] = now
 			}
-			who, member := e.TargetRef.Name, w.memberOf[e.TargetRef.Name]
-			if member != "" && member != who {
-				who = member + ", Pod " + who
+			who := e.TargetRef.Name
+			if pod, known := w.pods.Pod(e.TargetRef.UID); known && pod.Identity.String() != who {
+				who = pod.Identity.String() + ", Pod " + who
 			}
 			ready = append(ready, endpoint{who: who, ip: e.Addresses[0]})
 		}
@@ -261,12 +190,4 @@ func (w *world) observeNode(node *corev1.Node) {
 	if seen && was != status {
 		w.say("node %s Ready=%s: so the controller-manager sees it now", node.Name, status)
 	}
-}
-
-// memberName is the member a Pod is, by its ordinal label: a replacement's Pod name carries a suffix.
-func memberName(pod *corev1.Pod) string {
-	if ordinal, ok := desired.OrdinalOf(pod.Labels); ok {
-		return desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal)
-	}
-	return pod.Name
 }

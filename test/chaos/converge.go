@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // convergePoll is how often the watch's view is checked for convergence.
@@ -18,23 +19,21 @@ const convergePoll = 100 * time.Millisecond
 func (w *watcher) unconverged() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	live := map[member][]*podState{}
-	for _, p := range w.pods {
-		if p.live() {
-			live[p.member] = append(live[p.member], p)
-		}
+	live := map[utils.Identity][]utils.MemberPod{}
+	for _, p := range w.members.LivePods() {
+		live[p.Identity] = append(live[p.Identity], p)
 	}
 	var out []string
 	for _, g := range w.groups {
 		for ordinal := range g.replicas {
-			m := member{g.name, ordinal}
+			m := utils.Identity{Group: g.name, Ordinal: ordinal}
 			pods := live[m]
 			switch {
 			case len(pods) == 0:
 				out = append(out, fmt.Sprintf("%s: no live Pod", m))
 			case len(pods) > 1:
 				out = append(out, fmt.Sprintf("%s: %d live Pods (%s)", m, len(pods), describePods(pods)))
-			case !pods[0].ready || w.silent[pods[0].node]:
+			case !pods[0].Ready || w.silent[pods[0].Node]:
 				// A Pod on a silent node serves nobody, whatever its status still says.
 				out = append(out, fmt.Sprintf("%s: %s not Ready", m, describePods(pods)))
 			}
@@ -47,17 +46,17 @@ func (w *watcher) unconverged() []string {
 	return sortedStrings(out)
 }
 
-func describePods(pods []*podState) string {
+func describePods(pods []utils.MemberPod) string {
 	s := make([]string, 0, len(pods))
 	for _, p := range pods {
 		state := "Ready"
 		switch {
-		case p.deleting:
+		case p.Deleting():
 			state = "being deleted"
-		case !p.ready:
+		case !p.Ready:
 			state = "not Ready"
 		}
-		s = append(s, fmt.Sprintf("%s on %s, %s", p.name, cmp.Or(p.node, "no node"), state))
+		s = append(s, fmt.Sprintf("%s on %s, %s", p.Name, cmp.Or(p.Node, "no node"), state))
 	}
 	slices.Sort(s)
 	return fmt.Sprint(s)

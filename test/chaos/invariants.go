@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // The invariants, as the report names them.
@@ -33,7 +33,7 @@ type violation struct {
 	invariant string
 	at        time.Time
 	round     round
-	member    member
+	member    utils.Identity
 	pod, node string
 	// ready says a deleted Pod (b) was Ready when its deletion began: a healthy member.
 	ready  bool
@@ -46,18 +46,13 @@ func (w *watcher) record(v violation) { w.violations = append(w.violations, v) }
 // checkIdentity checks invariant (a) for one member; the caller holds w.mu. A live Pod on a silent node that is
 // not fenced may still run, and so may one deleted from the API meanwhile (a ghost): in a fenced group, no other
 // Pod of its ordinal may be live at the same time.
-func (w *watcher) checkIdentity(m member, now time.Time) {
-	if !w.groups[m.group].fenced {
+func (w *watcher) checkIdentity(m utils.Identity, now time.Time) {
+	if !w.groups[m.Group].fenced {
 		return
 	}
-	var live []*podState
-	for _, p := range w.pods {
-		if p.member == m && p.live() {
-			live = append(live, p)
-		}
-	}
+	live := w.members.Live(m)
 	for _, g := range w.ghosts {
-		if g.member == m {
+		if g.Identity == m {
 			live = append(live, g)
 		}
 	}
@@ -65,7 +60,7 @@ func (w *watcher) checkIdentity(m member, now time.Time) {
 		return
 	}
 	for _, p := range live {
-		if p.node == "" || !w.silent[p.node] || w.fenced[p.node] {
+		if p.Node == "" || !w.silent[p.Node] || w.fenced[p.Node] {
 			continue
 		}
 		key := fmt.Sprintf("%d/%s", w.round.number, m)
@@ -75,20 +70,20 @@ func (w *watcher) checkIdentity(m member, now time.Time) {
 		w.flagged[key] = true
 		var others []string
 		for _, q := range live {
-			if q != p {
-				others = append(others, fmt.Sprintf("%s (%s) on %s%s", q.name, q.uid, cmp.Or(q.node, "no node yet"), w.ghostly(q)))
+			if q.UID != p.UID {
+				others = append(others, q.String()+w.ghostly(q))
 			}
 		}
-		w.record(violation{invariant: invariantIdentity, at: now, round: w.round, member: m, pod: p.name, node: p.node,
-			detail: fmt.Sprintf("%s (%s) is on silent, unfenced %s%s; also live: %s", p.name, p.uid, p.node, w.ghostly(p),
+		w.record(violation{invariant: invariantIdentity, at: now, round: w.round, member: m, pod: p.Name, node: p.Node,
+			detail: fmt.Sprintf("%s (%s) is on silent, unfenced %s%s; also live: %s", p.Name, p.UID, p.Node, w.ghostly(p),
 				strings.Join(sortedStrings(others), ", "))})
 		return
 	}
 }
 
 // ghostly says a Pod is a ghost: gone from the API, maybe running still.
-func (w *watcher) ghostly(p *podState) string {
-	if w.ghosts[p.uid] != nil {
+func (w *watcher) ghostly(p utils.MemberPod) string {
+	if _, ghost := w.ghosts[p.UID]; ghost {
 		return ", deleted from the API while its node was silent"
 	}
 	return ""
@@ -97,7 +92,7 @@ func (w *watcher) ghostly(p *podState) string {
 // retirement is a member Pod deleted on a healthy node while a Ready replacement of its ordinal, started by a
 // migration, was live: allowed if that migration's source is this Pod, which resolve reads.
 type retirement struct {
-	pod        *podState
+	pod        utils.MemberPod
 	ready      bool
 	at         time.Time
 	round      round
@@ -105,18 +100,18 @@ type retirement struct {
 }
 
 // checkDeletion checks invariant (b) for a Pod whose deletion was just seen; the caller holds w.mu.
-func (w *watcher) checkDeletion(p *podState, readyBefore bool, now time.Time) {
-	if p.node == "" || w.faulted[p.node] {
+func (w *watcher) checkDeletion(p utils.MemberPod, readyBefore bool, now time.Time) {
+	if p.Node == "" || w.faulted[p.Node] {
 		return // on no node, or on one the round faulted: the fault's
 	}
-	if p.migration != "" && !p.wasReady {
+	if p.Migration != "" && !p.WasReady() {
 		w.unserved++ // a replacement its migration gave up on: it never was the member
 		return
 	}
 	var migrations []string
-	for _, q := range w.pods {
-		if q != p && q.member == p.member && q.live() && !q.deleting && q.ready && q.migration != "" {
-			migrations = append(migrations, q.migration)
+	for _, q := range w.members.Live(p.Identity) {
+		if q.UID != p.UID && !q.Deleting() && q.Ready && q.Migration != "" {
+			migrations = append(migrations, q.Migration)
 		}
 	}
 	if len(migrations) > 0 {
@@ -124,9 +119,9 @@ func (w *watcher) checkDeletion(p *podState, readyBefore bool, now time.Time) {
 		w.resolving.Go(func() { w.resolve(r) })
 		return
 	}
-	w.record(violation{invariant: invariantDeletion, at: now, round: w.round, member: p.member, pod: p.name, node: p.node,
-		ready: readyBefore, detail: fmt.Sprintf("%s deleted on %s (Ready: %t); no Ready replacement of %s", p.name, p.node,
-			readyBefore, p.member)})
+	w.record(violation{invariant: invariantDeletion, at: now, round: w.round, member: p.Identity, pod: p.Name, node: p.Node,
+		ready: readyBefore, detail: fmt.Sprintf("%s deleted on %s (Ready: %t); no Ready replacement of %s", p.Name, p.Node,
+			readyBefore, p.Identity)})
 }
 
 // resolve reads the PodMigrations of the Ready replacements: one of them must have the deleted Pod as its source.
@@ -155,7 +150,7 @@ func (w *watcher) resolve(r retirement) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, name := range r.migrations {
-		if sources[name] == r.pod.name {
+		if sources[name] == r.pod.Name {
 			w.retired++
 			return
 		}
@@ -164,9 +159,9 @@ func (w *watcher) resolve(r retirement) {
 	for _, name := range r.migrations {
 		seen = append(seen, fmt.Sprintf("%s (source %q)", name, sources[name]))
 	}
-	w.record(violation{invariant: invariantDeletion, at: r.at, round: r.round, member: r.pod.member, pod: r.pod.name,
-		node: r.pod.node, ready: r.ready, detail: fmt.Sprintf("%s deleted on %s (Ready: %t) while Ready replacements of "+
-			"migrations %s ran: none of them moves it", r.pod.name, r.pod.node, r.ready, strings.Join(seen, ", "))})
+	w.record(violation{invariant: invariantDeletion, at: r.at, round: r.round, member: r.pod.Identity, pod: r.pod.Name,
+		node: r.pod.Node, ready: r.ready, detail: fmt.Sprintf("%s deleted on %s (Ready: %t) while Ready replacements of "+
+			"migrations %s ran: none of them moves it", r.pod.Name, r.pod.Node, r.ready, strings.Join(seen, ", "))})
 }
 
 // recordUnconverged records invariant (c) for a round whose members did not converge.

@@ -181,7 +181,7 @@ func (r *report) describe(ctx context.Context, c *cluster.Cluster, a *audit) {
 		if v.pod == "" {
 			continue
 		}
-		fmt.Printf("     group %s, member %s, Pod %s, node %s\n", v.member.group, v.member, v.pod, v.node)
+		fmt.Printf("     group %s, member %s, Pod %s, node %s\n", v.member.Group, v.member, v.pod, v.node)
 		// What led to it: the writes of the 20 s before it was seen (the watch sees a write a few ms late).
 		writes, err := a.writes(v.pod, v.at.Add(-20*time.Second), v.at.Add(200*time.Millisecond))
 		if err != nil {
@@ -204,7 +204,7 @@ func eventsAround(events []eventsv1.Event, v violation) []string {
 	}
 	var found []timed
 	for _, e := range events {
-		if e.Regarding.Name != v.member.group && e.Regarding.Name != v.pod {
+		if e.Regarding.Name != v.member.Group && e.Regarding.Name != v.pod {
 			continue
 		}
 		at := cmp.Or(e.EventTime.Time, e.DeprecatedLastTimestamp.Time, e.CreationTimestamp.Time)

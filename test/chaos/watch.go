@@ -16,44 +16,16 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
-	"github.com/peapod-io/peapod/internal/desired"
-	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/internal/scheme"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // chaosUserAgent names the campaign's own requests in the audit log.
 const chaosUserAgent = "peapod-chaos"
-
-// member is one identity of a group: the ordinal its Pods carry, whatever their names.
-type member struct {
-	group   string
-	ordinal int
-}
-
-func (m member) String() string { return fmt.Sprintf("%s-%d", m.group, m.ordinal) }
-
-// podState is what the watch keeps of one member Pod, by UID.
-type podState struct {
-	uid        types.UID
-	name, node string
-	member     member
-	// migration names the PodMigration that started the Pod as a member's replacement.
-	migration string
-	// ready is the Ready condition as last seen (false once the Pod is being deleted); wasReady says it ever was.
-	ready, wasReady bool
-	deleting        bool
-	// finished Pods (Succeeded, Failed) run nothing: they are not live.
-	finished bool
-}
-
-// live says the Pod may run: it exists and has not finished. A Pod being deleted is live until it is gone: on a
-// silent node nobody knows whether it still runs.
-func (p *podState) live() bool { return !p.finished }
 
 // round is what the watch knows of the round under way; number 0 is between rounds.
 type round struct {
@@ -81,11 +53,13 @@ type watcher struct {
 	// timeline is the run's log of every change seen, for reading a violation after the fact.
 	timeline *bufio.Writer
 
-	mu   sync.Mutex
-	pods map[types.UID]*podState
+	mu sync.Mutex
+	// members are the member Pods: live until gone from the API (on a silent node nobody knows whether one being
+	// deleted still runs) and not finished (a Succeeded or Failed Pod runs nothing).
+	members *utils.MemberPods
 	// ghosts are Pods of fenced groups deleted from the API while their node was silent and not fenced: the
 	// node may still run them, until it is back or fenced.
-	ghosts map[types.UID]*podState
+	ghosts map[types.UID]utils.MemberPod
 	// silent nodes have their kubelet stopped by the round; fenced ones carry the out-of-service taint it wrote;
 	// faulted are all the nodes the round faulted (silent, fenced, zone, drained), until it ends.
 	silent, fenced, faulted map[string]bool
@@ -135,7 +109,8 @@ func watchMembers(ctx context.Context, cfg *rest.Config, groups []group, o optio
 	watchCtx, cancel := context.WithCancel(ctx)
 	w := &watcher{cache: cch, reader: reader, groups: map[string]group{}, cancel: cancel, running: make(chan struct{}), ctx: ctx,
 		after: o.after(), timeline: bufio.NewWriter(timeline),
-		pods: map[types.UID]*podState{}, ghosts: map[types.UID]*podState{}, silent: map[string]bool{}, fenced: map[string]bool{},
+		members: utils.NewMemberPods(utils.LiveUntilGoneOrFinished), ghosts: map[types.UID]utils.MemberPod{},
+		silent: map[string]bool{}, fenced: map[string]bool{},
 		faulted: map[string]bool{}, silencedAt: map[string]time.Time{}, heard: map[string]time.Time{},
 		renew: map[string]time.Time{}, noted: map[string]bool{}, flagged: map[string]bool{}}
 	for _, g := range groups {
@@ -143,17 +118,7 @@ func watchMembers(ctx context.Context, cfg *rest.Config, groups []group, o optio
 	}
 	pods, err := cch.GetInformer(watchCtx, &corev1.Pod{})
 	if err == nil {
-		_, err = pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc: func(obj any) { w.observe(obj, false) },
-			UpdateFunc: func(old, obj any) {
-				// After a relist a Pod re-created under its name arrives as an update of the one it replaced.
-				if o, ok := old.(*corev1.Pod); ok && o.UID != obj.(*corev1.Pod).UID {
-					w.observe(old, true)
-				}
-				w.observe(obj, false)
-			},
-			DeleteFunc: func(obj any) { w.observe(obj, true) },
-		})
+		_, err = pods.AddEventHandler(utils.PodEventHandler(w.observe))
 	}
 	if err == nil {
 		// The PodMigrations, for whether a deleted source was its own migration's (invariants.go).
@@ -195,48 +160,24 @@ func (w *watcher) stop() {
 }
 
 // observe records one change of a member Pod and checks the invariants it may break.
-func (w *watcher) observe(obj any, deleted bool) {
-	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	ordinal, ok := desired.OrdinalOf(pod.Labels)
-	if !ok {
-		return
-	}
+func (w *watcher) observe(pod *corev1.Pod, deleted bool) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := w.pods[pod.UID]
-	if p == nil {
-		p = &podState{uid: pod.UID, name: pod.Name, member: member{pod.Labels[peapodv1alpha1.GroupLabel], ordinal},
-			migration: pod.Labels[peapodv1alpha1.MigrationLabel]}
-		w.pods[pod.UID] = p
+	before, p, ok := w.members.Observe(pod, deleted, now)
+	if !ok {
+		return
 	}
-	readyBefore := p.ready
-	if pod.Spec.NodeName != "" {
-		p.node = pod.Spec.NodeName
-	}
-	p.ready = plan.Ready(pod)
-	p.wasReady = p.wasReady || p.ready
-	p.finished = plan.Finished(pod)
 	w.logf(now, "%s %s (%s) on %s: phase %s, ready %t, deleting %t", eventName(deleted), pod.Name, pod.UID,
-		cmp.Or(p.node, "no node"), pod.Status.Phase, p.ready, pod.DeletionTimestamp != nil)
-	if (deleted || pod.DeletionTimestamp != nil) && !p.deleting {
-		p.deleting = true
-		w.checkDeletion(p, readyBefore, now)
+		cmp.Or(p.Node, "no node"), pod.Status.Phase, p.Ready, pod.DeletionTimestamp != nil)
+	if p.Deleting() && !before.Deleting() {
+		w.checkDeletion(p, before.Ready, now)
 	}
-	if deleted {
-		delete(w.pods, pod.UID)
-		if w.groups[p.member.group].fenced && p.live() && p.node != "" && w.silent[p.node] && !w.fenced[p.node] {
-			w.ghosts[pod.UID] = p
-			w.logf(now, "%s deleted from the API while %s is silent and not fenced: it may still run there", pod.Name, p.node)
-		}
+	if deleted && w.groups[p.Identity.Group].fenced && !p.Finished && p.Node != "" && w.silent[p.Node] && !w.fenced[p.Node] {
+		w.ghosts[pod.UID] = p
+		w.logf(now, "%s deleted from the API while %s is silent and not fenced: it may still run there", pod.Name, p.Node)
 	}
-	w.checkIdentity(p.member, now)
+	w.checkIdentity(p.Identity, now)
 }
 
 func eventName(deleted bool) string {
@@ -312,7 +253,7 @@ func (w *watcher) setSilent(node string, silent bool) {
 // fenced (it is off); the caller holds w.mu.
 func (w *watcher) forgetGhosts(node string) {
 	for uid, g := range w.ghosts {
-		if g.node == node {
+		if g.Node == node {
 			delete(w.ghosts, uid)
 		}
 	}
@@ -330,11 +271,11 @@ func (w *watcher) setFenced(node string, fenced bool) {
 	}
 }
 
-func (w *watcher) membersOn(node string) map[member]bool {
-	out := map[member]bool{}
-	for _, p := range w.pods {
-		if p.node == node && p.live() {
-			out[p.member] = true
+func (w *watcher) membersOn(node string) map[utils.Identity]bool {
+	out := map[utils.Identity]bool{}
+	for _, p := range w.members.LivePods() {
+		if p.Node == node {
+			out[p.Identity] = true
 		}
 	}
 	return out
@@ -345,9 +286,9 @@ func (w *watcher) nodesWithMembers() map[string]int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[string]int{}
-	for _, p := range w.pods {
-		if p.node != "" && p.live() {
-			out[p.node]++
+	for _, p := range w.members.LivePods() {
+		if p.Node != "" {
+			out[p.Node]++
 		}
 	}
 	return out
@@ -358,9 +299,9 @@ func (w *watcher) podsOn(node string) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
-	for _, p := range w.pods {
-		if p.node == node && p.live() {
-			out = append(out, p.name)
+	for _, p := range w.members.LivePods() {
+		if p.Node == node {
+			out = append(out, p.Name)
 		}
 	}
 	return sortedStrings(out)

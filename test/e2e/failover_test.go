@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,12 +11,10 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
-	"github.com/peapod-io/peapod/internal/desired"
 	"github.com/peapod-io/peapod/internal/nodehealth"
 	"github.com/peapod-io/peapod/internal/plan"
 	pt "github.com/peapod-io/peapod/internal/testing"
@@ -136,9 +133,10 @@ var _ = Describe("node failure at default cluster timings", Ordered, func() {
 		replaced(ctx, ns, second, 5*time.Second)
 		AddReportEntry("fenced failover: Node deleted -> replacement Ready", time.Since(deletedAt).Round(100*time.Millisecond).String())
 
-		Expect(identities.violations()).To(BeEmpty())
-		Expect(identities.createdAfter("web-0", first.UID, fencedAt)).To(BeTrue(), "web-0 was replaced before its node was fenced")
-		Expect(identities.createdAfter("web-1", second.UID, deletedAt)).To(BeTrue(), "web-1 was replaced before its Node was deleted")
+		Expect(identities.Strays()).To(BeEmpty())
+		Expect(identities.Overlaps()).To(BeEmpty())
+		Expect(identities.CreatedAfter(web(0), first.UID, fencedAt)).To(BeTrue(), "web-0 was replaced before its node was fenced")
+		Expect(identities.CreatedAfter(web(1), second.UID, deletedAt)).To(BeTrue(), "web-1 was replaced before its Node was deleted")
 	})
 })
 
@@ -155,87 +153,6 @@ func readyEndpointUIDs(ctx context.Context, g Gomega, tc *utils.TestCluster, ns,
 		}
 	}
 	return uids
-}
-
-// identityWatcher follows every member Pod through a watch for the whole spec: it records when each UID of each
-// member identity (its ordinal, which carries its name, hostname and DNS name) appeared, and flags any moment two
-// live Pods of one identity existed at once.
-type identityWatcher struct {
-	mu        sync.Mutex
-	live      map[string]map[types.UID]bool
-	firstSeen map[types.UID]time.Time
-	problems  []string
-}
-
-func watchIdentities(ctx context.Context, tc *utils.TestCluster, ns string) *identityWatcher {
-	w := &identityWatcher{live: map[string]map[types.UID]bool{}, firstSeen: map[types.UID]time.Time{}}
-	watchMembers(ctx, tc, ns, w.observe)
-	return w
-}
-
-// watchMembers feeds every change to the namespace's member Pods to observe, until the spec ends.
-func watchMembers(ctx context.Context, tc *utils.TestCluster, ns string, observe func(watch.EventType, *corev1.Pod)) {
-	watcher, err := tc.Clientset.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: peapodv1alpha1.GroupLabel})
-	Expect(err).NotTo(HaveOccurred())
-	utils.RunUntilCleanup(func(ctx context.Context) {
-		defer watcher.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-watcher.ResultChan():
-				if !ok {
-					return
-				}
-				if pod, isPod := ev.Object.(*corev1.Pod); isPod {
-					observe(ev.Type, pod)
-				}
-			}
-		}
-	})
-}
-
-func (w *identityWatcher) observe(t watch.EventType, pod *corev1.Pod) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ordinal, ok := desired.OrdinalOf(pod.Labels)
-	if !ok {
-		w.problems = append(w.problems, fmt.Sprintf("Pod %s has no ordinal", pod.Name))
-		return
-	}
-	identity := desired.MemberName(pod.Labels[peapodv1alpha1.GroupLabel], ordinal)
-	if w.live[identity] == nil {
-		w.live[identity] = map[types.UID]bool{}
-	}
-	if _, seen := w.firstSeen[pod.UID]; !seen {
-		w.firstSeen[pod.UID] = time.Now()
-	}
-	if t == watch.Deleted {
-		delete(w.live[identity], pod.UID)
-		return
-	}
-	w.live[identity][pod.UID] = true
-	if len(w.live[identity]) > 1 {
-		w.problems = append(w.problems, fmt.Sprintf("%s had %d Pods at once", identity, len(w.live[identity])))
-	}
-}
-
-func (w *identityWatcher) violations() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.problems
-}
-
-// createdAfter says every Pod of the name other than old first appeared after the moment.
-func (w *identityWatcher) createdAfter(name string, old types.UID, moment time.Time) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for uid, at := range w.firstSeen {
-		if uid != old && w.live[name] != nil && w.live[name][uid] && at.Before(moment) {
-			return false
-		}
-	}
-	return true
 }
 
 // failoverHistogram reads peapod_failover_duration_seconds for a fencing policy from this process's registry

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,8 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -112,9 +109,9 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		w := watchFaults(ctx, tc, ns)
 		Expect(restart(ctx)).To(Succeed())
 		holds(ctx, tc, ns, members, 90*time.Second, "a healthy member was replaced after the restart")
-		Expect(w.deletions()).To(BeEmpty(), "healthy members deleted")
+		Expect(w.Deleted()).To(BeEmpty(), "healthy members deleted")
 		converges(ctx, ns)
-		Expect(w.deletions()).To(BeEmpty(), "healthy members deleted")
+		Expect(w.Deleted()).To(BeEmpty(), "healthy members deleted")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
 	}
 
@@ -159,7 +156,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 			g.Expect(groupEventReasons(ctx, g, tc, ns)).To(ContainElement("FailoverResumed"))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 		keeps(ctx, tc, ns, members)(Default)
-		Expect(w.deletions()).To(BeEmpty(), "members deleted")
+		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
 	}, SpecTimeout(4*time.Minute))
 
@@ -178,7 +175,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		Expect(lost).NotTo(BeEmpty())
 		replacedOff(ctx, tc, ns, lost, stillSilent)
 		keeps(ctx, tc, ns, kept)(Default)
-		Expect(w.deletions()).To(ConsistOf(uidsOf(lost)), "only the members of the silent node are replaced")
+		Expect(w.Deleted()).To(ConsistOf(uidsOf(lost)), "only the members of the silent node are replaced")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
 	}, SpecTimeout(4*time.Minute))
 
@@ -200,7 +197,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 			}
 		}).WithContext(ctx).WithTimeout(35 * time.Second).Should(Succeed())
 		keeps(ctx, tc, ns, kept)(Default)
-		Expect(w.deletions()).To(ConsistOf(uidsOf(lost)), "only the members of the silent zone are replaced")
+		Expect(w.Deleted()).To(ConsistOf(uidsOf(lost)), "only the members of the silent zone are replaced")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
 	}, SpecTimeout(3*time.Minute))
 
@@ -216,7 +213,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		holds(ctx, tc, ns, members, 90*time.Second, "a member of a node that renews its Lease was replaced")
 		// The controller-manager, which times the Lease by when it sees it change, agrees the node is fine.
 		Expect(sim.WaitNodeReady(ctx, node, corev1.ConditionTrue, time.Second)).To(Succeed())
-		Expect(w.deletions()).To(BeEmpty(), "members deleted")
+		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off a node that renews its Lease")
 
 		// The control: once it stops renewing, its members are replaced.
@@ -250,8 +247,8 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 			g.Expect(degraded(ctx, g, ns).Reason).NotTo(Equal("AwaitingFencing"))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 		keeps(ctx, tc, ns, members)(Default)
-		Expect(w.duplicates()).To(BeEmpty(), "two live Pods of one identity")
-		Expect(w.deletions()).To(BeEmpty(), "members deleted")
+		Expect(w.Overlaps()).To(BeEmpty(), "two live Pods of one identity")
+		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 	}, SpecTimeout(4*time.Minute))
 })
 
@@ -561,39 +558,20 @@ func failoverPaused(g Gomega, zone string) float64 {
 	return 0
 }
 
-// faultWatch follows the namespace's member Pods with an informer for the whole spec (it relists by itself after
-// a control-plane outage, where a bare watch would end). It records every member Pod deleted (or being deleted),
-// every Pod created with a required node affinity that keeps it off a node the spec has not failed, every moment
-// two live Pods of one identity existed, and the fewest members (distinct ordinals) with a Ready Pod at once.
+// faultWatch follows the namespace's member Pods for the whole spec (a MemberWatch: it relists by itself after a
+// control-plane outage, where a bare watch would end; a Pod is live until its deletion begins), with the rule
+// only the fault specs have: every Pod created with a required node affinity that keeps it off a node the spec
+// has not failed is recorded.
 type faultWatch struct {
+	*utils.MemberWatch
 	mu         sync.Mutex
-	live       map[types.UID]*corev1.Pod
-	deleted    map[types.UID]bool
 	failedNode map[string]bool
 	avoiding   []string
-	twice      []string
-	want, low  int
-	armed      bool
 }
 
 func watchFaults(ctx context.Context, tc *utils.TestCluster, ns string) *faultWatch {
-	w := &faultWatch{live: map[types.UID]*corev1.Pod{}, deleted: map[types.UID]bool{}, failedNode: map[string]bool{},
-		want: faultReplicas, low: faultReplicas}
-	factory := informers.NewSharedInformerFactoryWithOptions(tc.Clientset, 0, informers.WithNamespace(ns),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = peapodv1alpha1.GroupLabel }))
-	informer := factory.Core().V1().Pods().Informer()
-	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { w.observe(obj, false) },
-		UpdateFunc: func(_, obj any) { w.observe(obj, false) },
-		DeleteFunc: func(obj any) { w.observe(obj, true) },
-	})
-	Expect(err).NotTo(HaveOccurred())
-	utils.RunUntilCleanup(func(ctx context.Context) {
-		factory.Start(ctx.Done())
-		<-ctx.Done()
-		factory.Shutdown()
-	})
-	Expect(cache.WaitForCacheSync(ctx.Done(), informer.HasSynced)).To(BeTrue())
+	w := &faultWatch{failedNode: map[string]bool{}}
+	w.MemberWatch = watchMemberPods(ctx, tc, ns, utils.MemberWatchOptions{Liveness: utils.LiveUntilDeleting, OnChange: w.checkAvoided})
 	return w
 }
 
@@ -604,44 +582,17 @@ func (w *faultWatch) failed(node string, failed bool) {
 	w.failedNode[node] = failed
 }
 
-func (w *faultWatch) observe(obj any, deleted bool) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
+// checkAvoided looks at a Pod as first seen, as it was created.
+func (w *faultWatch) checkAvoided(_ *utils.MemberWatch, change utils.MemberChange) {
+	if change.Before.UID != "" || change.Deleted {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, seen := w.live[pod.UID]; !seen && !deleted && !w.deleted[pod.UID] {
-		for _, node := range avoidedNodes(pod) {
-			if !w.failedNode[node] {
-				w.avoiding = append(w.avoiding, fmt.Sprintf("%s (%s) created to keep off healthy node %s", pod.Name, pod.UID, node))
-			}
+	for _, node := range avoidedNodes(change.Pod) {
+		if !w.failedNode[node] {
+			w.avoiding = append(w.avoiding, fmt.Sprintf("%s (%s) created to keep off healthy node %s", change.Pod.Name, change.Pod.UID, node))
 		}
-	}
-	if deleted || pod.DeletionTimestamp != nil {
-		w.deleted[pod.UID] = true
-		delete(w.live, pod.UID)
-	} else {
-		w.live[pod.UID] = pod
-	}
-	perOrdinal := map[int]int{}
-	ready := map[int]bool{}
-	for _, p := range w.live {
-		ordinal, _ := desired.OrdinalOf(p.Labels)
-		perOrdinal[ordinal]++
-		if plan.Ready(p) {
-			ready[ordinal] = true
-		}
-	}
-	if ordinal, _ := desired.OrdinalOf(pod.Labels); perOrdinal[ordinal] > 1 {
-		w.twice = append(w.twice, fmt.Sprintf("member %d had %d live Pods at %s", ordinal, perOrdinal[ordinal], time.Now().Format(time.StampMilli)))
-	}
-	w.armed = w.armed || len(ready) >= w.want
-	if w.armed {
-		w.low = min(w.low, len(ready))
 	}
 }
 
@@ -662,32 +613,14 @@ func avoidedNodes(pod *corev1.Pod) []string {
 	return out
 }
 
-// deletions lists the UIDs of the member Pods deleted since the watch began.
-func (w *faultWatch) deletions() []types.UID {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := slices.Collect(maps.Keys(w.deleted))
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 func (w *faultWatch) avoidingHealthy() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.avoiding)
 }
 
-func (w *faultWatch) duplicates() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.twice)
-}
-
-func (w *faultWatch) lowestReady() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.low
-}
+// lowestReady is the fewest members of the group with a Ready Pod at once, since all of them had one.
+func (w *faultWatch) lowestReady() int { return w.LowestReadyMembers("web", faultReplicas) }
 
 // replacedOff waits until every lost member runs Ready again as a new Pod on a node other than the one it lost.
 func replacedOff(ctx context.Context, tc *utils.TestCluster, ns string, lost map[int]*corev1.Pod, node string) {

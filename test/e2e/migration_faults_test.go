@@ -9,12 +9,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -287,74 +284,58 @@ var _ = Describe("migration faults", Ordered, func() {
 		GinkgoWriter.Printf("the first kubectl drain, stopped:\n%s\n", drain.Stop())
 		out := kubectl(ctx, "drain", silent, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=30s")
 		Expect(out).To(ContainSubstring("drained"))
-		var ofMember1 []string
-		for _, v := range identities.violations() {
-			if strings.HasPrefix(v, "web-1 ") {
-				ofMember1 = append(ofMember1, v)
-			}
-		}
-		Expect(ofMember1).To(BeEmpty())
-		Expect(identities.createdAfter("web-1", old.UID, fencedAt)).To(BeTrue(), "web-1 had a replacement before its node was fenced")
+		Expect(identities.Overlaps(web(1))).To(BeEmpty())
+		Expect(identities.CreatedAfter(web(1), old.UID, fencedAt)).To(BeTrue(), "web-1 had a replacement before its node was fenced")
 	})
 })
 
-// ordinalWatcher follows a group's Pods through a watch and flags any moment, once every member has been seen,
-// when a member has no live Pod, or more than two (its Pod and one migration's replacement).
+// ordinalWatcher follows a group's Pods for the whole spec and flags any moment, once every member has had a
+// live Pod, when a member has none, or more than two (its Pod and one migration's replacement); a Pod is live
+// until its deletion begins.
 type ordinalWatcher struct {
-	mu       sync.Mutex
+	*utils.MemberWatch
 	replicas int
-	live     map[int]map[types.UID]bool
-	names    map[string][]types.UID
+	mu       sync.Mutex
 	armed    bool
 	found    []string
 }
 
 func watchOrdinals(ctx context.Context, tc *utils.TestCluster, ns string, replicas int) *ordinalWatcher {
-	w := &ordinalWatcher{replicas: replicas, live: map[int]map[types.UID]bool{}, names: map[string][]types.UID{}}
-	watchMembers(ctx, tc, ns, w.observe)
+	w := &ordinalWatcher{replicas: replicas}
+	w.MemberWatch = watchMemberPods(ctx, tc, ns, utils.MemberWatchOptions{Liveness: utils.LiveUntilDeleting, OnChange: w.check})
 	return w
 }
 
-func (w *ordinalWatcher) observe(t watch.EventType, pod *corev1.Pod) {
+// check flags a member that a change leaves with no live Pod, or more than two, once all have had one.
+func (w *ordinalWatcher) check(pods *utils.MemberWatch, change utils.MemberChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ordinal, ok := desired.OrdinalOf(pod.Labels)
-	if !ok {
-		w.found = append(w.found, fmt.Sprintf("Pod %s has no ordinal", pod.Name))
-		return
-	}
-	if w.live[ordinal] == nil {
-		w.live[ordinal] = map[types.UID]bool{}
-	}
-	if t == watch.Added {
-		w.names[pod.Name] = append(w.names[pod.Name], pod.UID)
-	}
-	if t == watch.Deleted || pod.DeletionTimestamp != nil {
-		delete(w.live[ordinal], pod.UID)
-	} else {
-		w.live[ordinal][pod.UID] = true
-	}
 	if !w.armed {
 		w.armed = true
 		for o := range w.replicas {
-			w.armed = w.armed && len(w.live[o]) > 0
+			w.armed = w.armed && len(pods.Live(web(o))) > 0
 		}
 		return
 	}
-	if n := len(w.live[ordinal]); n == 0 || n > 2 {
-		w.found = append(w.found, fmt.Sprintf("member %d had %d live Pods (after %s %s)", ordinal, n, t, pod.Name))
+	if n := len(pods.Live(change.After.Identity)); n == 0 || n > 2 {
+		w.found = append(w.found, fmt.Sprintf("member %d had %d live Pods (after a change of %s)", change.After.Identity.Ordinal, n, change.Pod.Name))
 	}
 }
 
+// problems are the moments flagged, and the Pods with no ordinal.
 func (w *ordinalWatcher) problems() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.found
+	return append(w.Strays(), w.found...)
 }
 
 // createdNamed says a Pod of that name was created after the watch started.
 func (w *ordinalWatcher) createdNamed(name string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.names[name]) > 1 // the first is the existing Pod, shown as Added when the watch starts
+	named := 0
+	for _, p := range w.Seen() {
+		if p.Name == name {
+			named++
+		}
+	}
+	return named > 1 // the first is the existing Pod, seen when the watch starts
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -117,7 +115,7 @@ var _ = Describe("migration", Ordered, func() {
 			g.Expect(pdb.Status.CurrentHealthy).To(BeNumerically("==", replicas))
 			g.Expect(pdb.Status.DisruptionsAllowed).To(BeZero())
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
-		floor := watchReadyFloor(ctx, tc, ns, replicas)
+		members := watchMemberPods(ctx, tc, ns, utils.MemberWatchOptions{})
 		old := memberPod(ctx, Default, tc, ns, 1)
 		node := old.Spec.NodeName
 		DeferCleanup(func(ctx context.Context) { kubectl(ctx, "uncordon", node) })
@@ -134,7 +132,7 @@ var _ = Describe("migration", Ordered, func() {
 		Expect(moved.Spec.NodeName).NotTo(Equal(node))
 		Expect(moved.Spec.Hostname).To(Equal("web-1"), "the member keeps its DNS name")
 		Expect(moved.Spec.Subdomain).To(Equal("web-members"))
-		Expect(floor.lowest()).To(BeNumerically(">=", replicas), "the Ready count dropped during the drain")
+		Expect(members.LowestReadyPods("web", replicas)).To(BeNumerically(">=", replicas), "the Ready count dropped during the drain")
 
 		var migrations peapodv1alpha1.PodMigrationList
 		Expect(c.List(ctx, &migrations, client.InNamespace(ns))).To(Succeed())
@@ -319,42 +317,4 @@ func groupOf(ctx context.Context, g Gomega, c client.Client, ns string) *peapodv
 	var group peapodv1alpha1.PodGroup
 	g.Expect(c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, &group)).To(Succeed())
 	return &group
-}
-
-// readyFloor follows the namespace's Pods through a watch and records the fewest Ready ones seen at once, from
-// the moment the watch has shown them all (its first events add the existing Pods one by one).
-type readyFloor struct {
-	mu    sync.Mutex
-	ready map[types.UID]bool
-	start int
-	armed bool
-	low   int
-}
-
-func watchReadyFloor(ctx context.Context, tc *utils.TestCluster, ns string, start int) *readyFloor {
-	f := &readyFloor{ready: map[types.UID]bool{}, start: start, low: start}
-	watchMembers(ctx, tc, ns, f.observe)
-	return f
-}
-
-func (f *readyFloor) observe(t watch.EventType, pod *corev1.Pod) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ready[pod.UID] = t != watch.Deleted && plan.Ready(pod)
-	count := 0
-	for _, ready := range f.ready {
-		if ready {
-			count++
-		}
-	}
-	f.armed = f.armed || count >= f.start
-	if f.armed {
-		f.low = min(f.low, count)
-	}
-}
-
-func (f *readyFloor) lowest() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.low
 }

@@ -7,14 +7,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // kill is one node killed on purpose.
@@ -61,28 +59,10 @@ type podTracker struct {
 // trackPods starts the tracker; stop ends its informer.
 func trackPods(ctx context.Context, c *cluster.Cluster, logf func(string, ...any)) (_ *podTracker, stop func(), err error) {
 	t := &podTracker{pods: map[types.UID]*trackedPod{}, dead: map[string]bool{}, logf: logf}
-	ctx, cancel := context.WithCancel(ctx)
-	factory := informers.NewSharedInformerFactoryWithOptions(c.Clientset, 0, informers.WithNamespace(benchNamespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = workloadLabel }))
-	stop = func() { cancel(); factory.Shutdown() }
-	_, err = factory.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { t.observe(obj.(*corev1.Pod), false) },
-		UpdateFunc: func(_, obj any) { t.observe(obj.(*corev1.Pod), false) },
-		DeleteFunc: func(obj any) {
-			if gone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = gone.Obj
-			}
-			if pod, ok := obj.(*corev1.Pod); ok {
-				t.observe(pod, true)
-			}
-		},
-	})
+	stop, err = utils.WatchPods(ctx, c.Clientset, benchNamespace, workloadLabel, t.observe)
 	if err != nil {
-		stop()
 		return nil, nil, err
 	}
-	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
 	return t, stop, nil
 }
 
