@@ -263,14 +263,19 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error {
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectDeletion(key, d.Pod.UID)
-	opts := []client.DeleteOption{client.Preconditions{UID: ptr.To(d.Pod.UID)}}
+	precondition := client.Preconditions{UID: ptr.To(d.Pod.UID)}
+	if d.OnlyAsSeen() {
+		precondition.ResourceVersion = ptr.To(d.Pod.ResourceVersion)
+	}
+	opts := []client.DeleteOption{precondition}
 	if d.Force {
 		opts = append(opts, client.GracePeriodSeconds(0))
 	}
 	if err := w.r.Delete(ctx, d.Pod, opts...); err != nil {
 		// Nothing will be observed: not deleted, or gone already (its event maybe seen before the expectation).
 		w.r.Expectations.DeletionFailed(key, d.Pod.UID)
-		if apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) || (d.OnlyAsSeen() && apierrors.IsConflict(err)) {
+			// Changed since the plan saw it: its update event brings the group back, judged again.
 			return nil
 		}
 		return fmt.Errorf("deleting member %s (%s): %w", d.Pod.Name, d.Reason, err)

@@ -473,7 +473,11 @@ func (r *reconcile) deleteMember(d plan.Deletion, by *peapodv1alpha1.PodMigratio
 	r.s.checkDelete(d, by, step)
 	r.m.exp.ExpectDeletion(groupKey, d.Pod.UID)
 	before := r.w.pods[d.Pod.Name].DeepCopy()
-	if !r.w.deletePod(d.Pod.Name, d.Pod.UID, d.Force) {
+	resourceVersion := ""
+	if d.OnlyAsSeen() {
+		resourceVersion = d.Pod.ResourceVersion
+	}
+	if !r.w.deletePod(d.Pod.Name, d.Pod.UID, resourceVersion, d.Force) {
 		r.m.exp.DeletionFailed(groupKey, d.Pod.UID)
 		return
 	}

@@ -250,9 +250,10 @@ func (w *world) createPod(pod *corev1.Pod, createdBy types.UID, knownUnhealthy m
 // deletePod is the API server's delete with a UID precondition: false when there is no such Pod. A graceful
 // delete marks a bound Pod terminating (its kubelet finishes it); a force delete, or any delete of a Pod not bound
 // to a node, removes the object at once, whatever its container still does.
-func (w *world) deletePod(name string, uid types.UID, force bool) bool {
+// deletePod deletes with preconditions: the UID, and the resourceVersion unless it is empty.
+func (w *world) deletePod(name string, uid types.UID, resourceVersion string, force bool) bool {
 	pod := w.pods[name]
-	if pod == nil || pod.UID != uid {
+	if pod == nil || pod.UID != uid || (resourceVersion != "" && pod.ResourceVersion != resourceVersion) {
 		return false
 	}
 	if force || pod.Spec.NodeName == "" {
@@ -445,7 +446,7 @@ func (w *world) evictTainted() {
 		}
 		for _, name := range w.podNames() {
 			if pod := w.pods[name]; pod.Spec.NodeName == n.name && pod.DeletionTimestamp == nil {
-				w.deletePod(name, pod.UID, false)
+				w.deletePod(name, pod.UID, "", false)
 			}
 		}
 	}
@@ -461,7 +462,7 @@ func (w *world) collectGarbage() {
 			continue
 		}
 		if (n.fenced() && pod.DeletionTimestamp != nil) || (n.deleted && w.now.Sub(n.offAt) >= podGCQuarantine) {
-			w.deletePod(name, pod.UID, true)
+			w.deletePod(name, pod.UID, "", true)
 		}
 	}
 }
@@ -480,7 +481,7 @@ func (w *world) evict(pod *corev1.Pod) bool {
 			return false
 		}
 	}
-	return w.deletePod(pod.Name, pod.UID, false)
+	return w.deletePod(pod.Name, pod.UID, "", false)
 }
 
 // createMigration is a user's (or the controller's) create of a PodMigration: AlreadyExists (false) when one of

@@ -75,6 +75,18 @@ type Deletion struct {
 	Force  bool
 }
 
+// OnlyAsSeen says the reason rests on the Pod's state as the plan saw it (unscheduled, finished, not available,
+// the second copy): the delete must hold only over that version of it (its resourceVersion as a precondition). A
+// cache that lags past the expectations' timeout may show a Pod unscheduled that is Ready by now. The other
+// reasons hold whatever the Pod's state: its ordinal, its node's failure (re-read live first), a migration's step.
+func (d Deletion) OnlyAsSeen() bool {
+	switch d.Reason {
+	case ReasonStaleAvoidance, ReasonFailed, ReasonUpdate, ReasonDuplicate:
+		return true
+	}
+	return false
+}
+
 // Creation is a member to create at a revision.
 type Creation struct {
 	Ordinal  int
