@@ -11,7 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/peapod-io/peapod/test/utils"
+	"github.com/peapod-io/peapod/test/inprocess"
 )
 
 // managerUserAgent names the manager's requests in the audit log.
@@ -20,7 +20,7 @@ const managerUserAgent = "peapod-manager"
 // manager is peapod's manager running in this process, as the e2e suites run it, with main.go's cap on
 // concurrent migrations; restartManager stops it and starts a fresh one. Its log is the campaign's.
 type manager struct {
-	*utils.Manager
+	*inprocess.Manager
 	log *os.File
 }
 
@@ -43,7 +43,7 @@ func startManager(ctx context.Context, cfg *rest.Config, dir string) (*manager, 
 	logger := zap.New(zap.UseFlagOptions(&opts))
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
-	m := &manager{log: log, Manager: utils.NewManager(cfg, utils.ManagerOptions{MaxConcurrentMigrations: 50,
+	m := &manager{log: log, Manager: inprocess.NewManager(cfg, inprocess.ManagerOptions{MaxConcurrentMigrations: 50,
 		UserAgent: managerUserAgent, Logger: ctrl.Log.WithName("chaos")})}
 	if err := m.Start(ctx); err != nil {
 		_ = log.Close()

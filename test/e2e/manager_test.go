@@ -10,13 +10,14 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/peapod-io/peapod/test/inprocess"
 	"github.com/peapod-io/peapod/test/utils"
 )
 
 // startManager runs peapod's manager in this process against the cluster until the spec or suite ends, and
 // returns its client. A manager that returns before then fails the spec running at that moment.
 func startManager(cfg *rest.Config) client.Client {
-	m := utils.NewManager(cfg, utils.ManagerOptions{})
+	m := inprocess.NewManager(cfg, inprocess.ManagerOptions{})
 	Expect(m.Start(utils.CleanupContext())).To(Succeed())
 	exited := m.Exited()
 	utils.RunUntilCleanup(func(ctx context.Context) {

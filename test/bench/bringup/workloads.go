@@ -19,7 +19,7 @@ import (
 	peapodscheme "github.com/peapod-io/peapod/internal/scheme"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
-	"github.com/peapod-io/peapod/test/utils"
+	"github.com/peapod-io/peapod/test/inprocess"
 )
 
 const benchNamespace = "bench"
@@ -74,7 +74,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	// It runs until the bench ends.
-	if err := utils.NewManager(cfg, utils.ManagerOptions{}).Start(ctx); err != nil {
+	if err := inprocess.NewManager(cfg, inprocess.ManagerOptions{}).Start(ctx); err != nil {
 		return nil, nil, err
 	}
 	creator, err := client.New(c.Config, client.Options{Scheme: peapodscheme.New()})

@@ -1,4 +1,6 @@
-package utils
+// Package inprocess runs peapod's manager inside a test or benchmark process, as main.go sets it up. It is its own
+// package, apart from test/utils, because it imports the controllers, whose own tests use test/utils.
+package inprocess
 
 import (
 	"context"
