@@ -51,7 +51,8 @@ func (c *Cluster) supervise(p *process) {
 		c.restarts = append(c.restarts, r)
 		recent := c.recentRestarts(p.name, r.At)
 		if recent > crashLoopLimit {
-			c.gaveUp = append(c.gaveUp, fmt.Errorf("%s is crash-looping (%d exits in %s), left down: %w", p.name, recent, crashLoopWindow, p.exitError()))
+			c.gaveUp = append(c.gaveUp, fmt.Errorf("%s is crash-looping (%d exits in %s), left down: %w", p.name, recent,
+				crashLoopWindow, p.exitError()))
 			c.mu.Unlock()
 			c.logf("%s exited (%s); crash-looping, left down", p.name, r.Reason)
 			return
