@@ -59,7 +59,7 @@ func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigratio
 				}
 				continue
 			}
-			work.Start = append(work.Start, drainOf(g, pod, ordinal, name))
+			work.Start = append(work.Start, drainOf(g, pod, name))
 		}
 	}
 	var finished []*peapodv1alpha1.PodMigration
@@ -72,7 +72,7 @@ func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigratio
 	return work
 }
 
-func drainOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, ordinal int, name string) *peapodv1alpha1.PodMigration {
+func drainOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string) *peapodv1alpha1.PodMigration {
 	return &peapodv1alpha1.PodMigration{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,

@@ -343,10 +343,6 @@ func (r *reconcile) confirmFailure(name string, v nodehealth.Verdict) bool {
 	return !r.m.observer.LeaseRenewedSince(n.lease(), r.now)
 }
 
-// claims says which active migration moves which member: the running ones first, then the oldest
-// (controllers/migrations.go claimMembers).
-type claims map[int]string
-
 // runMigrations takes every migration one step (migration.StepAll, as controllers/migrations.go runMigrations)
 // and returns the Pods that hold the members' identities for the plan, and whether a Pod was written.
 func (r *reconcile) runMigrations(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) ([]*corev1.Pod, bool) {
