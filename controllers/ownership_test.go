@@ -37,11 +37,7 @@ var _ = Describe("PodGroup ownership", func() {
 		startFakeKubelet(ns)
 	})
 
-	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup {
-		var group peapodv1alpha1.PodGroup
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &group)).To(Succeed())
-		return &group
-	}
+	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup { return groupIn(ctx, g, ns, name) }
 	// serialized reads objects and returns them as the API server sends them, so two reads compare byte for byte.
 	serialized := func(ctx context.Context, g Gomega, objs map[string]client.Object) map[string]string {
 		out := map[string]string{}
@@ -282,13 +278,7 @@ var _ = Describe("PodGroup ownership", func() {
 
 	It("makes a member only from a revision the group stored itself, never from one written under its name", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(2).Obj()
-		Expect(k8sClient.Create(ctx, group)).To(Succeed())
-		var old string
-		Eventually(func(g Gomega) {
-			got := getGroup(ctx, g, "web")
-			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(2)))
-			old = got.Status.UpdateRevision
-		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		old := createAvailable(ctx, group)
 
 		// Someone who may write ControllerRevisions swaps the stored revision for one of their own.
 		name := desired.ControllerRevisionName("web", old)

@@ -52,11 +52,7 @@ var _ = Describe("PodGroup reconciler", func() {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: group + "-peers"}, &cm)).To(Succeed())
 		return strings.Fields(cm.Data["peers"])
 	}
-	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup {
-		var group peapodv1alpha1.PodGroup
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &group)).To(Succeed())
-		return &group
-	}
+	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup { return groupIn(ctx, g, ns, name) }
 
 	It("creates the members, both Services and the peer ConfigMap from the spec", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(3).SharedVolume("data").ServicePort("http", 80).
@@ -150,13 +146,7 @@ var _ = Describe("PodGroup reconciler", func() {
 
 	It("rolls a template change out within maxUnavailable, respecting the partition", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(4).RollingUpdate(intstr.FromInt32(2), 1).Obj()
-		Expect(k8sClient.Create(ctx, group)).To(Succeed())
-		var oldRevision string
-		Eventually(func(g Gomega) {
-			got := getGroup(ctx, g, "web")
-			g.Expect(got.Status.AvailableReplicas).To(Equal(int32(4)))
-			oldRevision = got.Status.UpdateRevision
-		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		oldRevision := createAvailable(ctx, group)
 
 		watcher := watchAvailability(ns, 4)
 		Eventually(func() error {
