@@ -37,7 +37,9 @@ var _ = Describe("PodGroup ownership", func() {
 		startFakeKubelet(ns)
 	})
 
-	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup { return groupIn(ctx, g, ns, name) }
+	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup {
+		return groupIn(ctx, g, ns, name)
+	}
 	// serialized reads objects and returns them as the API server sends them, so two reads compare byte for byte.
 	serialized := func(ctx context.Context, g Gomega, objs map[string]client.Object) map[string]string {
 		out := map[string]string{}

@@ -52,7 +52,9 @@ var _ = Describe("PodGroup reconciler", func() {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: group + "-peers"}, &cm)).To(Succeed())
 		return strings.Fields(cm.Data["peers"])
 	}
-	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup { return groupIn(ctx, g, ns, name) }
+	getGroup := func(ctx context.Context, g Gomega, name string) *peapodv1alpha1.PodGroup {
+		return groupIn(ctx, g, ns, name)
+	}
 
 	It("creates the members, both Services and the peer ConfigMap from the spec", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(3).SharedVolume("data").ServicePort("http", 80).
