@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,6 +73,8 @@ type PodGroupReconciler struct {
 	UnhealthyThreshold float64
 
 	evictions evictionNotices
+	// paused remembers, by namespace/name, whether the group was last told its failovers pause (recordPause).
+	paused sync.Map
 }
 
 // +kubebuilder:rbac:groups=peapod.io,resources=podgroups,verbs=get;list;watch
@@ -92,6 +95,7 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err := r.Get(ctx, req.NamespacedName, &group); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Expectations.Forget(req.String())
+			r.paused.Delete(req.String())
 			metrics.AwaitingFencing.DeleteLabelValues(req.Namespace, req.Name)
 			return ctrl.Result{}, r.failOrphanMigrations(ctx, req.Namespace, req.Name)
 		}

@@ -431,10 +431,16 @@ func stuckMigrations(migrations []*peapodv1alpha1.PodMigration) []status.Problem
 
 // recordPause tells, as an event on the group, when its failovers pause and when they resume.
 func (w *reconcileWork) recordPause(paused []status.Problem) {
+	// What this manager last said, or else what the status says (a restarted manager does not say it again): the
+	// cache shows the status written a moment ago only later, and reconciles in between would repeat the event.
 	was := false
-	if c := meta.FindStatusCondition(w.group.Status.Conditions, status.ConditionDegraded); c != nil {
+	key := client.ObjectKeyFromObject(w.group).String()
+	if last, said := w.r.paused.Load(key); said {
+		was = last.(bool)
+	} else if c := meta.FindStatusCondition(w.group.Status.Conditions, status.ConditionDegraded); c != nil {
 		was = strings.Contains(c.Message, nodehealth.PausedPrefix)
 	}
+	w.r.paused.Store(key, len(paused) > 0)
 	switch {
 	case len(paused) > 0 && !was:
 		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeWarning, status.ReasonFailoverPaused, "Failover", "%s", paused[0].Message)

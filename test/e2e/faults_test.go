@@ -158,6 +158,7 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		keeps(ctx, tc, ns, members)(Default)
 		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
+		Expect(groupEventCount(ctx, Default, tc, ns, "FailoverPaused")).To(Equal(1), "the pause was told more than once")
 	}, SpecTimeout(4*time.Minute))
 
 	It("resumes failover on its own when all nodes but one come back", func(ctx SpecContext) {
@@ -536,6 +537,24 @@ func groupEventReasons(ctx context.Context, g Gomega, tc *utils.TestCluster, ns 
 		}
 	}
 	return out
+}
+
+// groupEventCount is how many times the group was told an event of this reason, repeats counted (an event
+// recorded again soon after is a series on the first one).
+func groupEventCount(ctx context.Context, g Gomega, tc *utils.TestCluster, ns, reason string) int {
+	list, err := tc.Clientset.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Kind != "PodGroup" || e.Regarding.Name != "web" || e.Reason != reason {
+			continue
+		}
+		n++
+		if e.Series != nil {
+			n += int(e.Series.Count) - 1
+		}
+	}
+	return n
 }
 
 // failoverPaused reads peapod_failover_paused for a zone ("" for the whole cluster) from this process's

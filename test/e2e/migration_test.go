@@ -17,6 +17,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/migration"
 	"github.com/peapod-io/peapod/internal/plan"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
@@ -259,6 +260,56 @@ var _ = Describe("migration", Ordered, func() {
 			g.Expect(memberPod(ctx, g, tc, ns, 0).UID).To(Equal(before.UID), "the member stays")
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 	})
+
+	It("calls a drain off when its node is uncordoned before the replacement is Ready, and drains again on the next cordon",
+		func(ctx context.Context) {
+			ns := newGroup(ctx, "uncordon-")
+			before := memberPod(ctx, Default, tc, ns, 0)
+			node := before.Spec.NodeName
+			for _, other := range tc.Simulated.Nodes() {
+				if other != node {
+					kubectl(ctx, "taint", "node", other, "full=true:NoSchedule")
+					DeferCleanup(func(ctx context.Context) { kubectl(ctx, "taint", "node", other, "full-") })
+				}
+			}
+			drainOf := func(ctx context.Context, g Gomega) *peapodv1alpha1.PodMigration {
+				var list peapodv1alpha1.PodMigrationList
+				g.Expect(c.List(ctx, &list, client.InNamespace(ns),
+					client.MatchingLabels{peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain)})).To(Succeed())
+				g.Expect(list.Items).To(HaveLen(1))
+				return &list.Items[0]
+			}
+			waitingForRoom := func() *peapodv1alpha1.PodMigration {
+				var m *peapodv1alpha1.PodMigration
+				Eventually(func(g Gomega) {
+					m = drainOf(ctx, g)
+					g.Expect(m.Status.Phase).To(Equal(peapodv1alpha1.MigrationRunning), m.Status.Message)
+					g.Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", peapodv1alpha1.ReasonWaitingForCapacity)))
+				}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+				return m
+			}
+			calledOff := func(m *peapodv1alpha1.PodMigration) {
+				ended(ctx, m, peapodv1alpha1.MigrationFailed)
+				Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", migration.ReasonDrainCancelled)))
+				Eventually(func(g Gomega) {
+					g.Expect(memberPods(ctx, g, tc, ns)).To(HaveLen(replicas), "the waiting replacement is removed")
+					g.Expect(memberPod(ctx, g, tc, ns, 0).UID).To(Equal(before.UID), "the member stays")
+				}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+			}
+
+			kubectl(ctx, "cordon", node)
+			DeferCleanup(func(ctx context.Context) { kubectl(ctx, "uncordon", node) })
+			first := waitingForRoom()
+			kubectl(ctx, "uncordon", node)
+			calledOff(first)
+
+			// The same Pod drained again: its earlier drain's record is cleared and a new one starts.
+			kubectl(ctx, "cordon", node)
+			again := waitingForRoom()
+			Expect(again.UID).NotTo(Equal(first.UID))
+			kubectl(ctx, "uncordon", node)
+			calledOff(again)
+		})
 
 	It("converges when the manager is SIGKILLed in the middle of a migration", func(ctx context.Context) {
 		ns := newGroup(ctx, "killmid-")
