@@ -106,3 +106,48 @@ func actor(userAgent string) string {
 	}
 	return program
 }
+
+// deletion is who deleted a Pod, as the audit log tells it.
+type deletion struct {
+	// began is the actor of the last delete or eviction that began it ("" when the log has none).
+	began string
+	// byKubelet says the node's kubelet (kwok) finished it: it stopped the Pod's containers first, as a kubelet
+	// does before it removes a terminating Pod.
+	byKubelet bool
+}
+
+// kubeletActor is the program that plays the nodes' kubelets.
+const kubeletActor = "kwok"
+
+// deletionOf reads the log for the deletion of the Pod named pod from `from` to `to`: who began the last one that
+// succeeded, and whether kwok finished it.
+func (a *audit) deletionOf(pod string, from, to time.Time) (deletion, error) {
+	f, err := os.Open(a.log)
+	if err != nil {
+		return deletion{}, err
+	}
+	defer func() { _ = f.Close() }()
+	var d deletion
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 1<<20), 1<<24)
+	for scanner.Scan() {
+		var e auditEvent
+		if json.Unmarshal(scanner.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || e.ObjectRef.Name != pod ||
+			e.ResponseStatus.Code != 200 || (e.Verb != "delete" && e.ObjectRef.Subresource != "eviction") {
+			continue
+		}
+		if t := e.RequestReceivedTimestamp; t.Before(from) || t.After(to) {
+			continue
+		}
+		who := actor(e.UserAgent)
+		if who == kubeletActor {
+			d.byKubelet = true
+			if d.began == "" {
+				d.began = who
+			}
+			continue
+		}
+		d = deletion{began: who}
+	}
+	return d, scanner.Err()
+}

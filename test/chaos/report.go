@@ -23,20 +23,50 @@ const (
 
 // report is the campaign's outcome.
 type report struct {
-	o                 options
-	f                 *campaign
-	wall              time.Duration
-	found             []violation
-	notes             []string
-	retired, unserved int
+	o     options
+	f     *campaign
+	wall  time.Duration
+	found []violation
+	// byKubernetes are (b) deletions Kubernetes' own controllers began; stoppedByKubelet are (a) Pods on a
+	// silent node that their kubelet stopped and removed (attribute).
+	byKubernetes, stoppedByKubelet []violation
+	notes                          []string
+	retired, unserved              int
 }
 
-func newReport(o options, f *campaign, w *watcher, wall time.Duration) *report {
+func newReport(o options, f *campaign, w *watcher, a *audit, wall time.Duration) *report {
 	// Stopped first: the checks under way finish, and nothing after the last round counts.
 	w.stop()
 	found, notes, retired, unserved := w.snapshot()
-	return &report{o: o, f: f, wall: wall, found: found, notes: append(slices.Clone(f.notes), notes...), retired: retired,
-		unserved: unserved}
+	r := &report{o: o, f: f, wall: wall, notes: append(slices.Clone(f.notes), notes...), retired: retired, unserved: unserved}
+	r.attribute(found, a)
+	return r
+}
+
+// attribute reads in the audit log who deleted the Pod each violation names. The invariants are peapod's: a
+// deletion Kubernetes' own controllers began (the taint eviction of a node the controller-manager found
+// NotReady, when the machine stalled its kubelets) is reported apart, and a Pod on a silent node that its own
+// kubelet removed was stopped first, so it is no second live copy.
+func (r *report) attribute(found []violation, a *audit) {
+	for _, v := range found {
+		if v.pod == "" || v.invariant == invariantConverged {
+			r.found = append(r.found, v)
+			continue
+		}
+		d, err := a.deletionOf(v.pod, v.at.Add(-time.Minute), v.at.Add(200*time.Millisecond))
+		switch {
+		case err != nil:
+			r.notes = append(r.notes, fmt.Sprintf("the audit log could not be read for %s: %v", v.pod, err))
+			r.found = append(r.found, v)
+		case v.invariant == invariantIdentity && d.byKubelet:
+			r.stoppedByKubelet = append(r.stoppedByKubelet, v)
+		case v.invariant == invariantDeletion && d.began != "" && !strings.HasPrefix(d.began, "peapod") && d.began != kubeletActor:
+			v.detail += "; deleted by " + d.began
+			r.byKubernetes = append(r.byKubernetes, v)
+		default:
+			r.found = append(r.found, v)
+		}
+	}
 }
 
 func (r *report) violations() int { return len(r.found) }
@@ -88,6 +118,12 @@ func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	fmt.Printf("allowed by (b) on nodes the round did not fault: migration sources retired once their own replacement "+
 		"was Ready %d, replacements removed before they served %d\n", r.retired, r.unserved)
 
+	fmt.Printf("not counted, from the audit log: member Pods on nodes the round did not fault deleted by Kubernetes' own "+
+		"controllers %d, (a) Pods on a silent node stopped and removed by their own kubelet %d\n", len(r.byKubernetes),
+		len(r.stoppedByKubelet))
+	for _, v := range tail(r.byKubernetes, described) {
+		fmt.Printf("  - %s, round %d (%s): %s\n", v.at.Local().Format(clockFormat), v.round.number, v.round.kind, v.detail)
+	}
 	restarts := c.Restarts()
 	fmt.Printf("control-plane components that exited by themselves and were restarted: %d\n", len(restarts))
 	for _, rs := range restarts {
@@ -223,4 +259,4 @@ func eventsAround(events []eventsv1.Event, v violation) []string {
 	return lines
 }
 
-func tail(s []string, n int) []string { return s[max(len(s)-n, 0):] }
+func tail[T any](s []T, n int) []T { return s[max(len(s)-n, 0):] }
