@@ -11,8 +11,8 @@ import (
 
 // Goals of peapod's failover, printed beside its figures.
 const (
-	unfencedGoal = 30 * time.Second // node death -> replacement Ready, p99
-	fencedGoal   = 5 * time.Second  // out-of-service taint -> replacement Ready, p99
+	unfencedGoal = 20 * time.Second // node death -> replacement Ready, p99, at nodeFailure.after 20s
+	fencedGoal   = 2 * time.Second  // out-of-service taint -> replacement Ready, p99
 )
 
 // outcome is one workload's losses on one kind of kill.
