@@ -35,6 +35,8 @@ func CacheOptions() cache.Options {
 			&corev1.Service{}:               {Label: ours, Transform: slimService},
 			&corev1.ConfigMap{}:             {Label: ours, Transform: slimConfigMap},
 			&policyv1.PodDisruptionBudget{}: {Label: ours, Transform: slimBudget},
+			// The members' claims: only their metadata is read from the cache.
+			&corev1.PersistentVolumeClaim{}: {Label: ours},
 			// The group's revisions, for pruning; the shape a revision stores is read past the cache when needed.
 			&appsv1.ControllerRevision{}: {Label: ours, Transform: slimRevision},
 			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.

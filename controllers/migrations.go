@@ -82,6 +82,9 @@ func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration,
 }
 
 func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) error {
+	if ready, err := w.ensureClaims(ctx, step.Ordinal); err != nil || !ready {
+		return err
+	}
 	shape, err := w.shapeOf(ctx, step.Pod.Labels[peapodv1alpha1.RevisionLabel])
 	if err != nil {
 		return err

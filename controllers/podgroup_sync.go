@@ -86,6 +86,9 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 	if err := w.applyNetworking(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := w.syncClaims(ctx, pods); err != nil {
+		errs = append(errs, err)
+	}
 	if err := w.ensureRevision(ctx); err != nil {
 		// The status keeps naming the previous revision, so the next reconcile stores this one again.
 		w.revisionNotStored = true
@@ -297,6 +300,9 @@ func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error
 }
 
 func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error {
+	if ready, err := w.ensureClaims(ctx, c.Ordinal); err != nil || !ready {
+		return err
+	}
 	shape, err := w.shapeOf(ctx, c.Revision)
 	if err != nil {
 		return err

@@ -50,6 +50,30 @@ var _ = Describe("PodGroup admission", func() {
 		Entry("negative replicas", func(g *peapodv1alpha1.PodGroup) { g.Spec.Replicas = ptr.To[int32](-1) }, "spec.replicas"),
 		Entry("replicas beyond 10000", func(g *peapodv1alpha1.PodGroup) { g.Spec.Replicas = ptr.To[int32](10001) }, "spec.replicas"),
 		Entry("no containers", func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.Containers = nil }, "spec.template.spec.containers"),
+		Entry("a claim template without a name", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Name = ""
+		}, "spec.volumeClaimTemplates[*].metadata.name"),
+		Entry("a claim template without a storage request", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests = nil
+		}, "spec.volumeClaimTemplates[*].spec.resources.requests.storage"),
+		Entry("a claim template without access modes", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Spec.AccessModes = nil
+		}, "spec.volumeClaimTemplates[*].spec.accessModes"),
+		Entry("two claim templates of one name", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates = append(g.Spec.VolumeClaimTemplates, *g.Spec.VolumeClaimTemplates[0].DeepCopy())
+		}, "spec.volumeClaimTemplates[*].metadata.name must be unique: data"),
+		Entry("a claim template named like a template volume", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		}, "spec.volumeClaimTemplates: data collides"),
+		Entry("a claim template named like a shared volume", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("x", "default").Claim("data", "1Gi").SharedVolume("data").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = nil
+		}, "spec.volumeClaimTemplates: data collides"),
 		Entry("a name too long for <name>-<ordinal>", func(g *peapodv1alpha1.PodGroup) { g.Name = strings.Repeat("a", 53) }, "metadata.name"),
 		Entry("a name that cannot name a Service", func(g *peapodv1alpha1.PodGroup) { g.Name = "1web" }, "metadata.name"),
 		Entry("duplicate container names", func(g *peapodv1alpha1.PodGroup) {

@@ -36,6 +36,19 @@ type PodGroupSpec struct {
 	// +optional
 	SharedVolumes []SharedVolume `json:"sharedVolumes,omitempty"`
 
+	// volumeClaimTemplates give every member PersistentVolumeClaims of its own, named <name>-<group>-<ordinal>,
+	// that follow the member's identity wherever it runs. A template's containers mount one by its name; the
+	// template's own volumes must not use these names. They cannot be changed once set, as with a StatefulSet.
+	// The admission policy checks each has a DNS-label name of its own, access modes and a storage request.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	VolumeClaimTemplates []VolumeClaimTemplate `json:"volumeClaimTemplates,omitempty"`
+
+	// persistentVolumeClaimRetentionPolicy says whether the members' claims are kept when the group is deleted or
+	// scaled down. Default: kept in both cases.
+	// +optional
+	PersistentVolumeClaimRetentionPolicy *ClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+
 	// service says how the group is reached. A headless Service named <group>-members always exists for the
 	// per-member DNS names <group>-<ordinal>.<group>-members.<namespace>.svc; when ports are given, a ClusterIP
 	// Service named <group> selects the Ready members.

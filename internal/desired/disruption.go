@@ -1,6 +1,9 @@
 package desired
 
 import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -40,10 +43,23 @@ func DisruptionBudget(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReference
 			WithUnhealthyPodEvictionPolicy(policyv1.AlwaysAllow))
 }
 
-// DrainPolicyOf is spec.migration.drain with its default.
+// DrainPolicyOf is spec.migration.drain with its default. A group whose members have claims that only one node
+// may mount at a time is drained by eviction whatever it says: a make-before-break move would need the volume on
+// two nodes at once, and the evicted member comes back with the same claims once its Pod is gone.
 func DrainPolicyOf(g *peapodv1alpha1.PodGroup) peapodv1alpha1.DrainPolicy {
+	if HasUnshareableClaims(g) {
+		return peapodv1alpha1.DrainEvict
+	}
 	if m := g.Spec.Migration; m != nil && m.Drain != "" {
 		return m.Drain
 	}
 	return peapodv1alpha1.DrainMigrate
+}
+
+// HasUnshareableClaims says some claim template does not allow ReadWriteMany or ReadOnlyMany: its volume may be
+// mounted by one node at a time.
+func HasUnshareableClaims(g *peapodv1alpha1.PodGroup) bool {
+	return slices.ContainsFunc(g.Spec.VolumeClaimTemplates, func(t peapodv1alpha1.VolumeClaimTemplate) bool {
+		return !slices.Contains(t.Spec.AccessModes, corev1.ReadWriteMany) && !slices.Contains(t.Spec.AccessModes, corev1.ReadOnlyMany)
+	})
 }

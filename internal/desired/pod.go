@@ -29,6 +29,7 @@ func MemberPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int) *corev1.Pod
 	spec.Hostname = name
 	spec.Subdomain = HeadlessServiceName(g.Name)
 	spec.Volumes = append(spec.Volumes, memberVolumes(g.Name, shape.SharedVolumes)...)
+	spec.Volumes = append(spec.Volumes, claimVolumes(g, ordinal)...)
 	env := injectedEnv(g, ordinal)
 	mounts := memberMounts(shape.SharedVolumes)
 	for i := range spec.InitContainers {

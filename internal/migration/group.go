@@ -52,7 +52,7 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 			continue
 		}
 		step := Next(Input{
-			Migration: m, Replicas: desired.Replicas(g.PodGroup), Pods: g.Pods, Target: g.Target(m),
+			Migration: m, Group: g.PodGroup, Replicas: desired.Replicas(g.PodGroup), Pods: g.Pods, Target: g.Target(m),
 			Nodes: g.Nodes, FencingRequired: fencingRequired, Avoiding: avoiding, AvoidingKnown: avoiding != nil,
 			MovedBy: claims.MovedBy(m, g.Pods), Running: running, MaxRunning: desired.MaxConcurrentMigrations(g.PodGroup),
 			Now: g.Now,

@@ -35,6 +35,9 @@ const (
 	ReasonNameTooLong = "NameTooLong"
 	// ReasonReplacementNodeUnhealthy: the replacement is Ready, but its node shows a failure signal.
 	ReasonReplacementNodeUnhealthy = "ReplacementNodeUnhealthy"
+	// ReasonUnshareableClaims: the member's claims cannot be mounted on two nodes at once, as a make-before-break
+	// move needs.
+	ReasonUnshareableClaims = "UnshareableClaims"
 	// ReasonDrainCancelled: the drained node is schedulable again before the replacement was Ready; the member
 	// stays where it is.
 	ReasonDrainCancelled = "DrainCancelled"
@@ -63,7 +66,9 @@ type Target struct {
 // Input is one migration and what it depends on.
 type Input struct {
 	Migration *peapodv1alpha1.PodMigration
-	Replicas  int
+	// Group is the migration's group, when known.
+	Group    *peapodv1alpha1.PodGroup
+	Replicas int
 	// Pods are all the group's Pods, the migration's replacement among them.
 	Pods []*corev1.Pod
 	// Target describes spec.target.nodeName, when it is set.
@@ -186,6 +191,11 @@ func (in Input) start(s Step, member string) Step {
 		return in.fail(s, nil, ReasonNameTooLong, fmt.Sprintf("the name of PodMigration %s is %d characters; it becomes the value of "+
 			"the replacement's label %s, which holds at most %d: create the PodMigration under a shorter name",
 			m.Name, len(m.Name), peapodv1alpha1.MigrationLabel, validation.LabelValueMaxLength))
+	}
+	if in.Group != nil && desired.HasUnshareableClaims(in.Group) {
+		return in.fail(s, nil, ReasonUnshareableClaims, fmt.Sprintf("member %s has claims only one node may mount at a time "+
+			"(no ReadWriteMany): a make-before-break move would need them on two nodes; delete the Pod to move it "+
+			"stop-then-start (it comes back, same claims, where the scheduler puts it)", member))
 	}
 	if in.MovedBy != "" {
 		return in.fail(s, nil, peapodv1alpha1.ReasonAlreadyMigrating,

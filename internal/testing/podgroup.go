@@ -3,6 +3,7 @@ package testing
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -90,5 +91,23 @@ func (w *PodGroupWrapper) MinReadySeconds(s int32) *PodGroupWrapper {
 // UID sets metadata.uid, for pure tests of owner references.
 func (w *PodGroupWrapper) UID(uid string) *PodGroupWrapper {
 	w.ObjectMeta.UID = types.UID(uid)
+	return w
+}
+
+// Claim adds a volume claim template of the given size and access modes (ReadWriteOnce when none), mounted by
+// the first container at /data/<name>.
+func (w *PodGroupWrapper) Claim(name, size string, modes ...corev1.PersistentVolumeAccessMode) *PodGroupWrapper {
+	if len(modes) == 0 {
+		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	}
+	w.Spec.VolumeClaimTemplates = append(w.Spec.VolumeClaimTemplates, peapodv1alpha1.VolumeClaimTemplate{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: modes,
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+		},
+	})
+	c := &w.Spec.Template.Spec.Containers[0]
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: name, MountPath: "/data/" + name})
 	return w
 }
