@@ -39,7 +39,10 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	if pdb := desired.DisruptionBudget(g, owner, w.livePods, w.migrationsRunning); w.migrationsRunning < 0 {
+	// The Pods this reconcile created are live too: one Ready before the next reconcile must not let a drain
+	// evict a member's only Ready Pod (found by the model test: a cancelled migration's replacement).
+	live := w.livePods + len(w.created) + w.replacementsCreated
+	if pdb := desired.DisruptionBudget(g, owner, live, w.migrationsRunning); w.migrationsRunning < 0 {
 		// The group's migrations are not known this time: a budget without them would let a drain evict a
 		// Ready member while another moves.
 	} else if pdb != nil {

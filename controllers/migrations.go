@@ -105,6 +105,7 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 		}
 		return fmt.Errorf("creating replacement %s for PodMigration %s: %w", pod.Name, m.Name, err)
 	}
+	w.replacementsCreated++
 	return nil
 }
 

@@ -41,8 +41,9 @@ type reconcileWork struct {
 	maxUnavailable  int
 	// permanent is set when the API server rejected what the spec asks for: retrying cannot help.
 	permanent bool
-	// created lists the member Pods created in this reconcile.
-	created []string
+	// created lists the member Pods created in this reconcile; replacementsCreated counts the migrations' ones.
+	created             []string
+	replacementsCreated int
 	// verdicts judge the nodes the group's Pods are bound to.
 	verdicts map[string]nodehealth.Verdict
 	// avoidNodes are failed nodes new members must not be scheduled to; nil until first needed (nodesToAvoid).

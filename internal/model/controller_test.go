@@ -137,6 +137,8 @@ type reconcile struct {
 	// avoidNodes is nil until first needed (nodesToAvoid), as in the controller.
 	avoidNodes []string
 	allPods    []*corev1.Pod
+	// created counts the Pods this reconcile created (controllers: created, replacementsCreated).
+	created int
 }
 
 // reconcile runs PodGroupReconciler.Reconcile's member phase: expectations, verdicts, migrations stepped, the
@@ -204,7 +206,7 @@ func (s *sim) reconcile() {
 			live++
 		}
 	}
-	pdb := desired.DisruptionBudget(r.g, desired.OwnerReference(r.g), live, running)
+	pdb := desired.DisruptionBudget(r.g, desired.OwnerReference(r.g), live+r.created, running)
 	w.pdbMinAvailable, w.pdbReplicas = pdb.Spec.MinAvailable.IntValue(), desired.Replicas(r.g)
 }
 
@@ -426,6 +428,7 @@ func (r *reconcile) createReplacement(m *peapodv1alpha1.PodMigration, step migra
 		return
 	}
 	r.s.stats.replacementsCreated++
+	r.created++
 	r.s.logf("  created replacement %s for %s (avoiding %v)", pod.Name, m.Name, avoid)
 }
 
@@ -459,6 +462,7 @@ func (r *reconcile) execute(p plan.Plan) {
 			continue
 		}
 		r.s.stats.membersCreated++
+		r.created++
 		r.s.logf("  created member %s (avoiding %v)", pod.Name, r.avoidNodes)
 	}
 }
