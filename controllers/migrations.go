@@ -51,7 +51,11 @@ func (w *reconcileWork) take(ctx context.Context, m *peapodv1alpha1.PodMigration
 	before := m.Status.Phase
 	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
 	if !statusFirst {
-		if acted, err = w.act(ctx, m, step); err != nil {
+		if acted, err = w.act(ctx, m, step); errors.Is(err, errNotConfirmed) {
+			// The step rests on a view the API server no longer shows: neither the Pod nor the status is written,
+			// and the migration's next event brings it back to be decided again.
+			return false, nil
+		} else if err != nil {
 			return acted, err
 		}
 	}
@@ -68,12 +72,22 @@ func (w *reconcileWork) take(ctx context.Context, m *peapodv1alpha1.PodMigration
 	return acted, nil
 }
 
-// act does the Pod write a step asks for.
+// errNotConfirmed: a live read does not show what the step was decided from.
+var errNotConfirmed = errors.New("not confirmed by a live read")
+
+// act does the Pod write a step asks for. The source is retired only once a live read confirms its replacement.
 func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) {
 	switch step.Action {
 	case migration.CreateReplacement:
 		return true, w.createReplacement(ctx, m, step)
 	case migration.RetireSource:
+		var replacement corev1.Pod
+		key := types.NamespacedName{Namespace: m.Namespace, Name: step.Status.ReplacementPod}
+		if err := w.r.APIReader.Get(ctx, key, &replacement); client.IgnoreNotFound(err) != nil {
+			return false, fmt.Errorf("reading replacement %s: %w", key.Name, err)
+		} else if err != nil || !migration.Confirms(&replacement, step) {
+			return false, errNotConfirmed
+		}
 		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated})
 	case migration.RemoveReplacement:
 		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrationFailed})

@@ -441,6 +441,17 @@ func (in Input) restart(s Step, replacement *corev1.Pod, member string) Step {
 	return s
 }
 
+// Confirms says the replacement as read now, past any cache, is still what a RetireSource step rests on: live,
+// Ready, on the node the step names. The source is a member's Pod: it is deleted only on that fresh evidence.
+func Confirms(replacement *corev1.Pod, step Step) bool {
+	if replacement == nil || replacement.DeletionTimestamp != nil || replacement.Name != step.Status.ReplacementPod ||
+		replacement.Spec.NodeName != step.Status.TargetNode {
+		return false
+	}
+	_, ready := plan.ReadySince(replacement)
+	return ready
+}
+
 // Abandon is the status of a migration that ends as Failed without a step, e.g. because its group is gone.
 func Abandon(m *peapodv1alpha1.PodMigration, reason, message string, now time.Time) peapodv1alpha1.PodMigrationStatus {
 	s := Step{Status: *m.Status.DeepCopy()}

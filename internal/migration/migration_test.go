@@ -528,3 +528,29 @@ func hasReason(conds []metav1.Condition, reason string) bool {
 	}
 	return false
 }
+
+func TestConfirms(t *testing.T) {
+	m := running(nil)
+	step := Next(Input{Migration: m, Replicas: 3, Now: now,
+		Pods: []*corev1.Pod{member(0, "c"), member(1, "a"), replacement(m, "b").Ready(now).Obj()}})
+	if step.Action != RetireSource {
+		t.Fatalf("Next() = %s, want RetireSource", step.Action)
+	}
+	cases := map[string]struct {
+		live *corev1.Pod
+		want bool
+	}{
+		"the replacement as the step saw it: Ready on b": {replacement(m, "b").Ready(now).Obj(), true},
+		"gone since":                 {nil, false},
+		"terminating since":          {replacement(m, "b").Ready(now).Terminating().Obj(), false},
+		"not Ready any more":         {replacement(m, "b").Obj(), false},
+		"another Pod under the name": {replacement(m, "d").Ready(now).Obj(), false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := Confirms(tc.live, step); got != tc.want {
+				t.Errorf("Confirms() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

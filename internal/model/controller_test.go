@@ -372,6 +372,11 @@ func (r *reconcile) take(m *peapodv1alpha1.PodMigration, step migration.Step) bo
 	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
 	acted := false
 	if !statusFirst {
+		if step.Action == migration.RetireSource && !migration.Confirms(r.w.pods[step.Status.ReplacementPod], step) {
+			// The live read of the replacement (controllers/migrations.go act): neither Pod nor status written.
+			r.s.stats.unconfirmed++
+			return false
+		}
 		acted = r.act(m, step)
 	}
 	before := m.Status.Phase
