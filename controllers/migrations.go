@@ -90,7 +90,7 @@ func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration,
 		}
 		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated})
 	case migration.RemoveReplacement:
-		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrationFailed})
+		return true, w.deleteMember(ctx, step.Removal())
 	}
 	return false, nil
 }

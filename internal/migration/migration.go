@@ -441,6 +441,16 @@ func (in Input) restart(s Step, replacement *corev1.Pod, member string) Step {
 	return s
 }
 
+// Removal is the delete a RemoveReplacement step asks for. A restart's (the replacement waits, unscheduled, kept off
+// a node healthy again) rests on the replacement's state as seen, so it holds only over that version of it: one
+// scheduled since is left to the next step. A failed migration's replacement goes whatever its state.
+func (s Step) Removal() plan.Deletion {
+	if s.Status.Phase == peapodv1alpha1.MigrationPending {
+		return plan.Deletion{Pod: s.Pod, Reason: plan.ReasonStaleAvoidance}
+	}
+	return plan.Deletion{Pod: s.Pod, Reason: plan.ReasonMigrationFailed}
+}
+
 // Confirms says the replacement as read now, past any cache, is still what a RetireSource step rests on: live,
 // Ready, on the node the step names. The source is a member's Pod: it is deleted only on that fresh evidence.
 func Confirms(replacement *corev1.Pod, step Step) bool {

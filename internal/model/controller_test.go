@@ -416,7 +416,7 @@ func (r *reconcile) act(m *peapodv1alpha1.PodMigration, step migration.Step) boo
 	case migration.RetireSource:
 		r.deleteMember(plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated}, m, step)
 	case migration.RemoveReplacement:
-		r.deleteMember(plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrationFailed}, m, step)
+		r.deleteMember(step.Removal(), m, step)
 	default:
 		return false
 	}
