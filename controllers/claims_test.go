@@ -21,9 +21,7 @@ var _ = Describe("PodGroup claims", func() {
 	var ns string
 
 	BeforeEach(func(ctx context.Context) {
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "claims-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(ctx, "claims-")
 		startFakeKubelet(ns)
 	})
 

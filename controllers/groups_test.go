@@ -4,6 +4,8 @@ import (
 	"context"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -25,4 +27,11 @@ func createAvailable(ctx context.Context, group *peapodv1alpha1.PodGroup) (revis
 		revision = got.Status.UpdateRevision
 	}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	return revision
+}
+
+// newNamespace creates a namespace of its own for a spec.
+func newNamespace(ctx context.Context, prefix string) string {
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}
+	Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
+	return namespace.Name
 }

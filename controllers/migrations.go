@@ -37,7 +37,7 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 	nodes map[string]nodehealth.Verdict) (members []*corev1.Pod, wrote bool, err error) {
 	return migration.StepAll(migration.Group{
 		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Now: w.now,
-		Avoiding: func() ([]string, error) { return w.nodesToAvoid(ctx) },
+		Avoiding: func() ([]string, error) { return w.nodesToAvoid() },
 		Target:   func(m *peapodv1alpha1.PodMigration) migration.Target { return w.r.targetOf(ctx, m) },
 	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return w.take(ctx, m, step) })
 }
@@ -103,7 +103,7 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	if err != nil {
 		return err
 	}
-	avoid, err := w.nodesToAvoid(ctx)
+	avoid, err := w.nodesToAvoid()
 	if err != nil {
 		return err
 	}

@@ -54,30 +54,35 @@ func (r *PodGroupReconciler) observeNodes(ctx context.Context, c cache.Cache) er
 // nodeVerdicts judges every node the group's members are bound to (nodehealth.JudgeGroup), from the cached Nodes
 // and the observer's evidence. A Node missing from the cache is read live: only a NotFound there, for a node the
 // manager saw, makes it deleted.
-func (r *PodGroupReconciler) nodeVerdicts(ctx context.Context, g *peapodv1alpha1.PodGroup, pods []*corev1.Pod,
+func (r *PodGroupReconciler) nodeVerdicts(nodes *clusterNodes, g *peapodv1alpha1.PodGroup, pods []*corev1.Pod,
 	now time.Time) (map[string]nodehealth.Verdict, error) {
 	after, fencingRequired := desired.FailurePolicyOf(g)
-	return nodehealth.JudgeGroup(pods, clusterNodes{ctx: ctx, r: r}, r.Observer, after, fencingRequired, r.threshold(), now)
+	return nodehealth.JudgeGroup(pods, nodes, r.Observer, after, fencingRequired, r.threshold(), now)
 }
 
-// clusterNodes reads Nodes for nodehealth from the cache, and past it when the cache does not have one.
+// clusterNodes reads Nodes for nodehealth from the cache, and past it when the cache does not have one. The list of
+// all Nodes is read once: a reconcile judges disruption and picks the nodes to avoid from the same view.
 type clusterNodes struct {
 	ctx context.Context
 	r   *PodGroupReconciler
+	all []*corev1.Node
 }
 
-func (n clusterNodes) Node(name string) (*corev1.Node, error) { return n.r.nodeNamed(n.ctx, name) }
+func (n *clusterNodes) Node(name string) (*corev1.Node, error) { return n.r.nodeNamed(n.ctx, name) }
 
-func (n clusterNodes) All() ([]*corev1.Node, error) {
+func (n *clusterNodes) All() ([]*corev1.Node, error) {
+	if n.all != nil {
+		return n.all, nil
+	}
 	var list corev1.NodeList
 	if err := n.r.List(n.ctx, &list); err != nil {
 		return nil, err
 	}
-	out := make([]*corev1.Node, 0, len(list.Items))
+	n.all = make([]*corev1.Node, 0, len(list.Items))
 	for i := range list.Items {
-		out = append(out, &list.Items[i])
+		n.all = append(n.all, &list.Items[i])
 	}
-	return out, nil
+	return n.all, nil
 }
 
 // nodeNamed reads a Node from the cache, and live when the cache does not have it; nil means it does not exist.
@@ -101,7 +106,7 @@ func (r *PodGroupReconciler) nodeNamed(ctx context.Context, name string) (*corev
 
 // disruption assesses the whole cluster from the cached Nodes and the observer's evidence.
 func (r *PodGroupReconciler) disruption(ctx context.Context, now time.Time) (nodehealth.Disruption, error) {
-	nodes, err := clusterNodes{ctx: ctx, r: r}.All()
+	nodes, err := (&clusterNodes{ctx: ctx, r: r}).All()
 	if err != nil {
 		return nodehealth.Disruption{}, err
 	}
@@ -165,8 +170,8 @@ func (r *PodGroupReconciler) groupsOnNode(ctx context.Context, node string) []re
 }
 
 // failedNodes are the nodes new Pods keep off (nodehealth.FailedNodes).
-func (r *PodGroupReconciler) failedNodes(ctx context.Context, verdicts map[string]nodehealth.Verdict, now time.Time) ([]string, error) {
-	nodes, err := clusterNodes{ctx: ctx, r: r}.All()
+func (r *PodGroupReconciler) failedNodes(cluster *clusterNodes, verdicts map[string]nodehealth.Verdict, now time.Time) ([]string, error) {
+	nodes, err := cluster.All()
 	if err != nil {
 		return nil, err
 	}

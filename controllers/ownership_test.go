@@ -31,9 +31,7 @@ var _ = Describe("PodGroup ownership", func() {
 	var ns string
 
 	BeforeEach(func(ctx context.Context) {
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "own-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(ctx, "own-")
 		startFakeKubelet(ns)
 	})
 

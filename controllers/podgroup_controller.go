@@ -33,6 +33,7 @@ import (
 	"github.com/peapod-io/peapod/internal/expectations"
 	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/nodehealth"
+	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/internal/status"
 )
 
@@ -72,7 +73,7 @@ type PodGroupReconciler struct {
 	// 0 means nodehealth.DefaultUnhealthyThreshold.
 	UnhealthyThreshold float64
 
-	evictions evictionNotices
+	evictions plan.EvictionNotices
 	// paused remembers, by namespace/name, whether the group was last told its failovers pause (recordPause).
 	paused sync.Map
 }

@@ -30,9 +30,7 @@ var _ = Describe("PodGroup reconciler", func() {
 	var ns string
 
 	BeforeEach(func(ctx context.Context) {
-		namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "pg-"}}
-		Expect(k8sClient.Create(ctx, namespace)).To(Succeed())
-		ns = namespace.Name
+		ns = newNamespace(ctx, "pg-")
 		startFakeKubelet(ns)
 	})
 

@@ -44,7 +44,8 @@ type reconcileWork struct {
 	// created lists the member Pods created in this reconcile; replacementsCreated counts the migrations' ones.
 	created             []string
 	replacementsCreated int
-	// verdicts judge the nodes the group's Pods are bound to.
+	// nodes reads the cluster's Nodes for this reconcile; verdicts judge those the group's Pods are bound to.
+	nodes    *clusterNodes
 	verdicts map[string]nodehealth.Verdict
 	// avoidNodes are failed nodes new members must not be scheduled to; nil until first needed (nodesToAvoid).
 	avoidNodes []string
@@ -119,7 +120,8 @@ func (w *reconcileWork) ensureRevision(ctx context.Context) error {
 // starts the migrations of members on drained nodes.
 func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	g := w.group
-	nodes, err := w.r.nodeVerdicts(ctx, g, w.pods, w.now)
+	w.nodes = &clusterNodes{ctx: ctx, r: w.r}
+	nodes, err := w.r.nodeVerdicts(w.nodes, g, w.pods, w.now)
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("judging the members' nodes: %w", err)
 	}
@@ -144,7 +146,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	w.allPods, w.pods = w.pods, members
 	var avoiding []string
 	if slices.ContainsFunc(w.pods, plan.NeedsAvoiding) {
-		if avoiding, err = w.nodesToAvoid(ctx); err != nil {
+		if avoiding, err = w.nodesToAvoid(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -161,10 +163,10 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		Pods:            w.pods,
 		Nodes:           nodes,
 		MaxMigrations:   desired.MaxConcurrentMigrations(g),
-		EvictionNoticed: w.r.evictions.of(w.pods),
+		EvictionNoticed: w.r.evictions.Of(w.pods),
 		Now:             w.now,
 	})
-	w.r.evictions.notice(p.AwaitingEviction, w.now)
+	w.r.evictions.Notice(p.AwaitingEviction, w.now)
 	paused := describePaused(w.pods, nodes)
 	w.problems = append(w.problems, paused...)
 	w.recordPause(paused)
@@ -195,9 +197,9 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 }
 
 // nodesToAvoid lists, once per reconcile, the failed nodes new Pods (members and migrations' replacements) keep off.
-func (w *reconcileWork) nodesToAvoid(ctx context.Context) ([]string, error) {
+func (w *reconcileWork) nodesToAvoid() ([]string, error) {
 	if w.avoidNodes == nil {
-		avoid, err := w.r.failedNodes(ctx, w.verdicts, w.now)
+		avoid, err := w.r.failedNodes(w.nodes, w.verdicts, w.now)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +211,7 @@ func (w *reconcileWork) nodesToAvoid(ctx context.Context) ([]string, error) {
 // execute does what the plan says.
 func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[string]nodehealth.Verdict) (ctrl.Result, error) {
 	if len(p.Create) > 0 {
-		if _, err := w.nodesToAvoid(ctx); err != nil {
+		if _, err := w.nodesToAvoid(); err != nil {
 			return ctrl.Result{}, err
 		}
 		mountable, err := w.peersMountable(ctx)

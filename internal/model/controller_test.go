@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -30,7 +29,7 @@ type manager struct {
 	clock    *clocktesting.FakePassiveClock
 	observer *nodehealth.Observer
 	exp      *expectations.Store
-	noticed  map[types.UID]plan.EvictionNotice
+	noticed  *plan.EvictionNotices
 	// pods and migrations are the caches: what the informers delivered, up to podSeen and migrationSeen of the
 	// world's logs.
 	pods          map[string]*corev1.Pod
@@ -45,7 +44,7 @@ type manager struct {
 // expectations, caches that hold everything listed.
 func newManager(w *world) *manager {
 	m := &manager{w: w, clock: clocktesting.NewFakePassiveClock(w.now), observer: nodehealth.NewObserver(w.now),
-		noticed: map[types.UID]plan.EvictionNotice{}, pods: map[string]*corev1.Pod{}, migrations: map[string]*peapodv1alpha1.PodMigration{}}
+		noticed: &plan.EvictionNotices{}, pods: map[string]*corev1.Pod{}, migrations: map[string]*peapodv1alpha1.PodMigration{}}
 	m.exp = expectations.NewStore(m.clock)
 	for _, name := range w.podNames() {
 		m.pods[name] = w.pods[name].DeepCopy()
@@ -183,10 +182,10 @@ func (s *sim) reconcile() {
 		Pods:            members,
 		Nodes:           verdicts,
 		MaxMigrations:   desired.MaxConcurrentMigrations(r.g),
-		EvictionNoticed: m.noticedOf(members),
+		EvictionNoticed: m.noticed.Of(members),
 		Now:             r.now,
 	})
-	m.notice(p.AwaitingEviction, r.now)
+	m.noticed.Notice(p.AwaitingEviction, r.now)
 	s.stats.awaitingFencing += len(p.AwaitingFencing)
 	s.stats.capped += len(p.Capped)
 	s.stats.awaitingEviction += len(p.AwaitingEviction)
@@ -249,27 +248,6 @@ func (m *manager) listMigrations() []*peapodv1alpha1.PodMigration {
 		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), cmp.Compare(a.Name, b.Name))
 	})
 	return out
-}
-
-// noticedOf and notice are the eviction notices (controllers/evictions.go): when each member was first left to
-// Kubernetes' taint eviction, and whether it was live then.
-func (m *manager) noticedOf(pods []*corev1.Pod) map[types.UID]plan.EvictionNotice {
-	out := map[types.UID]plan.EvictionNotice{}
-	for _, pod := range pods {
-		if notice, ok := m.noticed[pod.UID]; ok {
-			out[pod.UID] = notice
-		}
-	}
-	return out
-}
-
-func (m *manager) notice(pods []*corev1.Pod, now time.Time) {
-	maps.DeleteFunc(m.noticed, func(_ types.UID, n plan.EvictionNotice) bool { return now.Sub(n.At) > time.Minute })
-	for _, pod := range pods {
-		if _, ok := m.noticed[pod.UID]; !ok {
-			m.noticed[pod.UID] = plan.EvictionNotice{At: now, WhileLive: pod.DeletionTimestamp == nil}
-		}
-	}
 }
 
 // nodeNamed reads a Node from the cache, and live when the cache does not have it; nil means it does not exist.

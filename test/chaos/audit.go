@@ -65,12 +65,28 @@ type auditEvent struct {
 // writes lists what was done to the Pod named pod from `from` to `to`: "12:00:01.234 delete (grace 0) by
 // kube-controller-manager pod-garbage-collector: 200".
 func (a *audit) writes(pod string, from, to time.Time) ([]string, error) {
+	var out []string
+	err := a.each(pod, from, to, func(e auditEvent) {
+		verb := e.Verb
+		switch {
+		case e.ObjectRef.Subresource == "eviction":
+			verb = "evict"
+		case e.Verb == "delete" && e.RequestObject.GracePeriodSeconds != nil:
+			verb = fmt.Sprintf("delete (grace %ds)", *e.RequestObject.GracePeriodSeconds)
+		}
+		out = append(out, fmt.Sprintf("%s %s by %s: %d", e.RequestReceivedTimestamp.Local().Format(clockFormat), verb,
+			actor(e.UserAgent), e.ResponseStatus.Code))
+	})
+	return out, err
+}
+
+// each calls fn with every completed request on the Pod named pod received from `from` to `to`, in log order.
+func (a *audit) each(pod string, from, to time.Time, fn func(auditEvent)) error {
 	f, err := os.Open(a.log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = f.Close() }()
-	var out []string
 	scanner := bufio.NewScanner(f)
 	scanner.Buffer(make([]byte, 1<<20), 1<<24)
 	for scanner.Scan() {
@@ -81,17 +97,9 @@ func (a *audit) writes(pod string, from, to time.Time) ([]string, error) {
 		if t := e.RequestReceivedTimestamp; t.Before(from) || t.After(to) {
 			continue
 		}
-		verb := e.Verb
-		switch {
-		case e.ObjectRef.Subresource == "eviction":
-			verb = "evict"
-		case e.Verb == "delete" && e.RequestObject.GracePeriodSeconds != nil:
-			verb = fmt.Sprintf("delete (grace %ds)", *e.RequestObject.GracePeriodSeconds)
-		}
-		out = append(out, fmt.Sprintf("%s %s by %s: %d", e.RequestReceivedTimestamp.Local().Format(clockFormat), verb,
-			actor(e.UserAgent), e.ResponseStatus.Code))
+		fn(e)
 	}
-	return out, scanner.Err()
+	return scanner.Err()
 }
 
 // actor shortens a user agent to the program, and the controller for kube-controller-manager's:
@@ -122,32 +130,20 @@ const kubeletActor = "kwok"
 // deletionOf reads the log for the deletion of the Pod named pod from `from` to `to`: who began the last one that
 // succeeded, and whether kwok finished it.
 func (a *audit) deletionOf(pod string, from, to time.Time) (deletion, error) {
-	f, err := os.Open(a.log)
-	if err != nil {
-		return deletion{}, err
-	}
-	defer func() { _ = f.Close() }()
 	var d deletion
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(make([]byte, 1<<20), 1<<24)
-	for scanner.Scan() {
-		var e auditEvent
-		if json.Unmarshal(scanner.Bytes(), &e) != nil || e.Stage != "ResponseComplete" || e.ObjectRef.Name != pod ||
-			e.ResponseStatus.Code != 200 || (e.Verb != "delete" && e.ObjectRef.Subresource != "eviction") {
-			continue
-		}
-		if t := e.RequestReceivedTimestamp; t.Before(from) || t.After(to) {
-			continue
+	err := a.each(pod, from, to, func(e auditEvent) {
+		if e.ResponseStatus.Code != 200 || (e.Verb != "delete" && e.ObjectRef.Subresource != "eviction") {
+			return
 		}
 		who := actor(e.UserAgent)
-		if who == kubeletActor {
-			d.byKubelet = true
-			if d.began == "" {
-				d.began = who
-			}
-			continue
+		if who != kubeletActor {
+			d = deletion{began: who}
+			return
 		}
-		d = deletion{began: who}
-	}
-	return d, scanner.Err()
+		d.byKubelet = true
+		if d.began == "" {
+			d.began = who
+		}
+	})
+	return d, err
 }
