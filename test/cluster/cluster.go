@@ -1,6 +1,7 @@
 // Package cluster runs a real, simulated Kubernetes cluster on loopback for end-to-end tests and the demo: etcd,
-// kube-apiserver, kube-controller-manager and kube-scheduler built from source, and kwok playing the kubelets of
-// N nodes. Every process it starts is stopped by Stop, and killed by the kernel if the parent process dies.
+// kube-apiserver, kube-controller-manager and kube-scheduler built from source, kwok playing the kubelets of
+// N nodes, and a CSI driver's storage (storage.go). Every process it starts is stopped by Stop, and killed by
+// the kernel if the parent process dies.
 package cluster
 
 import (
@@ -66,6 +67,11 @@ type Cluster struct {
 	gaveUp   []error
 	// faults stop the faults still injected (see faults.go); Stop runs them first.
 	faults []func()
+	// background stops the loops of the test process that play parts of the cluster (storage.go); Stop runs
+	// them before the processes go.
+	background []func()
+	// storage is what those loops did.
+	storage storageLog
 }
 
 // loopback is the only address any server of the cluster listens on.
@@ -140,6 +146,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.startKwok(opts); err != nil {
 		return nil, err
 	}
+	if err := c.startStorage(ctx); err != nil {
+		return nil, err
+	}
 	if opts.Nodes > 0 {
 		if err := c.AddNodes(ctx, opts.Nodes); err != nil {
 			return nil, err
@@ -165,6 +174,7 @@ func (c *Cluster) stopProcesses() {
 	c.stopping = true
 	c.mu.Unlock()
 	c.stopFaults()
+	c.stopBackground()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := len(c.procs) - 1; i >= 0; i-- {

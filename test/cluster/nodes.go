@@ -19,6 +19,8 @@ const (
 	ManagedNodeLabel = "peapod.io/kwok-managed"
 	// NodeNamePrefix starts the name of every node the cluster creates.
 	NodeNamePrefix = "kwok-node-"
+	// trueValue is the value of the boolean labels and annotations the cluster writes.
+	trueValue = "true"
 )
 
 // zones spread the nodes round-robin, so zone spreading and zone outages can be tested.
@@ -128,14 +130,19 @@ func kwokNode(name, zone string) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name,
 			Labels: map[string]string{
-				ManagedNodeLabel:              "true",
+				ManagedNodeLabel:              trueValue,
 				"kubernetes.io/hostname":      name,
 				"kubernetes.io/os":            "linux",
 				"kubernetes.io/arch":          "amd64",
 				"topology.kubernetes.io/zone": zone,
 				"type":                        "kwok",
 			},
-			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Annotations: map[string]string{
+				"kwok.x-k8s.io/node":           "fake",
+				"node.alpha.kubernetes.io/ttl": "0",
+				// The attach/detach controller attaches volumes only to the nodes whose kubelet says it should.
+				"volumes.kubernetes.io/controller-managed-attach-detach": trueValue,
+			},
 		},
 		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
 	}
