@@ -1,14 +1,18 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // kwokStages are the Stage files shipped in the kwok module that make nodes Ready, renew their Leases, and walk
 // pods through Running, Succeeded/Failed and deletion; `make controlplane` copies them next to the kwok binary.
+// pod-ready is loaded split in two (podReadyStages), so a Pod with claims waits for its volumes.
 var kwokStages = []string{"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete"}
 
 // podReadyAgain is a stage of our own: a kubelet reports its Pods' real status again once it is back, so a
@@ -49,6 +53,61 @@ spec:
         type: ContainersReady
 `
 
+// claimVolumes selects a Pod's volumes backed by a claim: persistentVolumeClaim, and generic ephemeral volumes.
+const claimVolumes = `.spec.volumes.[] | select( .persistentVolumeClaim != null or .ephemeral != null ) | .name`
+
+// podReadyStages are kwok's pod-ready stage split in two, as a kubelet starts a Pod's containers only once its
+// volumes are mounted: pod-ready for Pods without claims, as before, and pod-ready-volumes for Pods with claims
+// that the node's volume manager marked mounted (volumemanager.go). The stage is read and written as JSON, which
+// kwok reads as YAML, so its templates stay as shipped.
+func podReadyStages(data []byte) ([][]byte, error) {
+	noClaims := matchExpression{Key: claimVolumes, Operator: "DoesNotExist"}
+	withClaims := matchExpression{Key: claimVolumes, Operator: "Exists"}
+	mounted := matchExpression{Key: fmt.Sprintf(".metadata.annotations[%q]", VolumesMountedAnnotation),
+		Operator: "In", Values: []string{trueValue}}
+	plain, err := stageVariant(data, "pod-ready", noClaims)
+	if err != nil {
+		return nil, err
+	}
+	volumes, err := stageVariant(data, "pod-ready-volumes", withClaims, mounted)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{plain, volumes}, nil
+}
+
+// matchExpression is one requirement of a kwok Stage's selector; its key is a jq query of the object.
+type matchExpression struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// stageVariant is the stage under another name with more match expressions in its selector.
+func stageVariant(data []byte, name string, expressions ...matchExpression) ([]byte, error) {
+	js, err := yaml.ToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]any
+	if err := json.Unmarshal(js, &all); err != nil {
+		return nil, err
+	}
+	metadata, _ := all["metadata"].(map[string]any)
+	spec, _ := all["spec"].(map[string]any)
+	selector, _ := spec["selector"].(map[string]any)
+	existing, _ := selector["matchExpressions"].([]any)
+	if metadata == nil || selector == nil {
+		return nil, fmt.Errorf("kwok stage %v has no metadata or selector", metadata["name"])
+	}
+	metadata["name"] = name
+	for _, e := range expressions {
+		existing = append(existing, e)
+	}
+	selector["matchExpressions"] = existing
+	return json.Marshal(all)
+}
+
 // writeKwokConfig writes one multi-document config: kwok's options followed by the stages.
 func writeKwokConfig(binDir, dir string, t Timings) (string, error) {
 	var b strings.Builder
@@ -71,9 +130,17 @@ options:
 		if err != nil {
 			return "", fmt.Errorf("kwok stage %s is missing (run `make controlplane`): %w", stage, err)
 		}
-		b.WriteString("---\n")
-		b.Write(data)
-		b.WriteString("\n")
+		docs := [][]byte{data}
+		if stage == "pod-ready" {
+			if docs, err = podReadyStages(data); err != nil {
+				return "", err
+			}
+		}
+		for _, doc := range docs {
+			b.WriteString("---\n")
+			b.Write(doc)
+			b.WriteString("\n")
+		}
 	}
 	b.WriteString("---\n" + podReadyAgain)
 	path := filepath.Join(dir, "kwok.yaml")
