@@ -42,14 +42,11 @@ func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv
 	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return w.take(ctx, m, step) })
 }
 
-// take carries out a step: the Pod write and the status. A step that gives up and removes the replacement writes
-// the status first, over the status it was decided from (a step decided from a stale cache is dropped, see
-// writeMigrationStatus), and removes the Pod only then: a manager killed in between finds a Failed migration with
-// a replacement left, which the next step removes. Every other step writes the Pod first: killed in between, the
-// next step reads the same decision from the Pods (a replacement is adopted, a retired source is seen gone).
+// take carries out a step: the Pod write and the status, in the order migration.Step.StatusFirst says. A status
+// decided from a stale cache is dropped (see writeMigrationStatus), and then no Pod is written after it.
 func (w *reconcileWork) take(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) (acted bool, err error) {
 	before := m.Status.Phase
-	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
+	statusFirst := step.StatusFirst(m)
 	if !statusFirst {
 		if acted, err = w.act(ctx, m, step); errors.Is(err, errNotConfirmed) {
 			// The step rests on a view the API server no longer shows: neither the Pod nor the status is written,
@@ -91,15 +88,39 @@ func (w *reconcileWork) act(ctx context.Context, m *peapodv1alpha1.PodMigration,
 		return true, w.deleteMember(ctx, plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated})
 	case migration.RemoveReplacement:
 		return true, w.deleteMember(ctx, step.Removal())
+	case migration.StopSource:
+		return w.stopSource(ctx, step)
 	}
 	return false, nil
+}
+
+// stopSource deletes, gracefully, the old Pod of a stop-then-start move, as read live: only the Pod the step
+// saw, still on the node it saw, and only that version of it (a Pod changed since is judged again).
+func (w *reconcileWork) stopSource(ctx context.Context, step migration.Step) (bool, error) {
+	var source corev1.Pod
+	key := client.ObjectKeyFromObject(step.Pod)
+	if err := w.r.APIReader.Get(ctx, key, &source); apierrors.IsNotFound(err) {
+		return false, nil // gone already: the next step starts the replacement
+	} else if err != nil {
+		return false, fmt.Errorf("reading %s before stopping it: %w", key.Name, err)
+	}
+	if !migration.ConfirmsStop(&source, step) {
+		return false, nil // changed since, or stopping already: the next step judges it again
+	}
+	return true, w.deleteMember(ctx, plan.Deletion{Pod: &source, Reason: plan.ReasonStopThenStart})
 }
 
 func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1.PodMigration, step migration.Step) error {
 	if ready, err := w.ensureClaims(ctx, step.Ordinal); err != nil || !ready {
 		return err
 	}
-	shape, err := w.shapeOf(ctx, step.Pod.Labels[peapodv1alpha1.RevisionLabel])
+	// A make-before-break replacement copies its source's revision; a stop-then-start one starts after its
+	// source is gone, at the revision the group would recreate the member with.
+	revision := w.revisionFor(step.Ordinal)
+	if step.Pod != nil {
+		revision = step.Pod.Labels[peapodv1alpha1.RevisionLabel]
+	}
+	shape, err := w.shapeOf(ctx, revision)
 	if err != nil {
 		return err
 	}
@@ -107,8 +128,10 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	if err != nil {
 		return err
 	}
-	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m,
-		slices.Concat(avoid, []string{step.Pod.Spec.NodeName}))
+	if step.AvoidSource {
+		avoid = slices.Concat(avoid, []string{step.Status.SourceNode})
+	}
+	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m, avoid)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)
@@ -144,7 +167,7 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before p
 		if st.Member != nil && st.StartTime != nil {
 			w.lastMigration = &peapodv1alpha1.MigrationRecord{
 				Member: *st.Member, Reason: st.Reason, Migration: m.Name, From: st.SourceNode, To: st.TargetNode,
-				StartTime: *st.StartTime, ReadyTime: st.ReplacementReadyTime,
+				StartTime: *st.StartTime, ReadyTime: st.ReplacementReadyTime, Downtime: st.Downtime,
 			}
 		}
 	case peapodv1alpha1.MigrationFailed:

@@ -150,22 +150,13 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 			errs = append(errs, err)
 		}
 	}
-	p := plan.Make(plan.Input{
-		Avoiding:        avoiding,
-		AvoidingKnown:   avoiding != nil,
-		Replicas:        desired.Replicas(g),
-		UpdateRevision:  w.updateRevision,
-		CurrentRevision: w.currentRevision,
-		Strategy:        strategyType(g),
-		MaxUnavailable:  w.maxUnavailable,
-		Partition:       partition(g),
-		MinReadySeconds: g.Spec.MinReadySeconds,
-		Pods:            w.pods,
-		Nodes:           nodes,
-		MaxMigrations:   desired.MaxConcurrentMigrations(g),
-		EvictionNoticed: w.r.evictions.Of(w.pods),
-		Now:             w.now,
-	})
+	in := w.revisions()
+	in.Avoiding, in.AvoidingKnown = avoiding, avoiding != nil
+	in.Replicas, in.MaxUnavailable, in.MinReadySeconds = desired.Replicas(g), w.maxUnavailable, g.Spec.MinReadySeconds
+	in.Pods, in.Nodes, in.Held = w.pods, nodes, migration.Held(migrations)
+	in.MaxMigrations = desired.MaxConcurrentMigrations(g)
+	in.EvictionNoticed, in.Now = w.r.evictions.Of(w.pods), w.now
+	p := plan.Make(in)
 	w.r.evictions.Notice(p.AwaitingEviction, w.now)
 	paused := describePaused(w.pods, nodes)
 	w.problems = append(w.problems, paused...)
@@ -177,7 +168,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	}
 	if len(p.AwaitingFencing) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing,
-			Message: describeAwaitingFencing(p.AwaitingFencing, nodes)})
+			Message: describeAwaitingFencing(p.AwaitingFencing, nodes, w.group)})
 	}
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
 	w.observeFailovers()
@@ -483,14 +474,27 @@ func podNames(pods []*corev1.Pod) string {
 	return strings.Join(names, ", ")
 }
 
-func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) string {
+func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict, g *peapodv1alpha1.PodGroup) string {
 	parts := make([]string, 0, len(pods))
 	for _, pod := range pods {
 		parts = append(parts, fmt.Sprintf("%s on %s (%s)", pod.Name, pod.Spec.NodeName, nodes[pod.Spec.NodeName].Reason))
 	}
-	return "members " + strings.Join(parts, ", ") + " wait for their node to be fenced: taint it " +
+	why := ""
+	if desired.FencedForClaims(g) {
+		why = " (fencing None does not apply: their ReadWriteOnce claims stay attached to that node until it is fenced)"
+	}
+	return "members " + strings.Join(parts, ", ") + " wait for their node to be fenced" + why + ": taint it " +
 		nodehealth.OutOfServiceTaint + "=nodeshutdown:NoExecute once it is powered off, or delete the Node"
 }
+
+// revisions is the part of the plan's input that says which revision a member created now gets.
+func (w *reconcileWork) revisions() plan.Input {
+	return plan.Input{UpdateRevision: w.updateRevision, CurrentRevision: w.currentRevision, Strategy: strategyType(w.group),
+		Partition: partition(w.group)}
+}
+
+// revisionFor is the revision a member created now gets.
+func (w *reconcileWork) revisionFor(ordinal int) string { return w.revisions().RevisionFor(ordinal) }
 
 func rollingUpdate(g *peapodv1alpha1.PodGroup) peapodv1alpha1.RollingUpdate {
 	if s := g.Spec.UpdateStrategy; s != nil && s.RollingUpdate != nil {

@@ -131,7 +131,9 @@ type FencingPolicy string
 const (
 	// FencingNone replaces a member once its node has been unhealthy for nodeFailure.after: the old Pod object is
 	// force-deleted and the member recreated, same name, on a healthy node. A partitioned node may still run the
-	// old copy until its kubelet returns, as with a Deployment.
+	// old copy until its kubelet returns, as with a Deployment. Members with a volumeClaimTemplate that is not
+	// ReadWriteMany or ReadOnlyMany are replaced as under Required whatever the group says: their volume stays
+	// attached to the old node until it is fenced, and the group's AwaitingFencing condition says so.
 	FencingNone FencingPolicy = "None"
 	// FencingRequired replaces a member only once its node is known to be dead: the node carries the
 	// node.kubernetes.io/out-of-service taint, or the Node object is deleted. At most one live Pod per identity.
@@ -349,6 +351,9 @@ type MigrationRecord struct {
 	// readyTime is when the member was Ready again on its new node.
 	// +optional
 	ReadyTime *metav1.Time `json:"readyTime,omitempty"`
+	// downtime is how long the member had no Ready Pod, for a move that stopped it first (StopThenStart).
+	// +optional
+	Downtime *metav1.Duration `json:"downtime,omitempty"`
 }
 
 // PodGroup is a group of identical members; each member is one Pod of tightly coupled containers with a stable

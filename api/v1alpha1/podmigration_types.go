@@ -93,6 +93,18 @@ const (
 	ReasonSourceGone          = "SourcePodGone"
 )
 
+// MigrationMode is how a member moves.
+// +kubebuilder:validation:Enum=MakeBeforeBreak;StopThenStart
+type MigrationMode string
+
+const (
+	// MakeBeforeBreak starts the replacement beside the old Pod and retires the old Pod once it is Ready.
+	MakeBeforeBreak MigrationMode = "MakeBeforeBreak"
+	// StopThenStart stops the old Pod first and starts the replacement once it is gone: the member's claims can be
+	// mounted by one node at a time.
+	StopThenStart MigrationMode = "StopThenStart"
+)
+
 // PodMigrationStatus is what happened so far.
 type PodMigrationStatus struct {
 	// phase is Pending, Running, Succeeded or Failed.
@@ -121,7 +133,14 @@ type PodMigrationStatus struct {
 	// +optional
 	TargetNode string `json:"targetNode,omitempty"`
 
-	// startTime is when the replacement Pod was created.
+	// mode is how the member moves: MakeBeforeBreak (the replacement runs beside the old Pod until it is Ready)
+	// or StopThenStart (the member has claims only one node may mount: the old Pod is stopped first, and the
+	// replacement starts, with the same claims, once it is gone).
+	// +optional
+	Mode MigrationMode `json:"mode,omitempty"`
+
+	// startTime is when the move started: the replacement Pod created (MakeBeforeBreak), or the old Pod told to
+	// stop (StopThenStart).
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 	// replacementReadyTime is when the replacement became Ready.
@@ -130,6 +149,10 @@ type PodMigrationStatus struct {
 	// completionTime is when the migration succeeded or failed.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// downtime is how long the member had no Ready Pod in a StopThenStart move: from the old Pod told to stop to
+	// the replacement Ready. A MakeBeforeBreak move has none.
+	// +optional
+	Downtime *metav1.Duration `json:"downtime,omitempty"`
 
 	// message says, in a sentence, where the migration is or why it failed.
 	// +optional
@@ -156,6 +179,8 @@ type PodMigrationStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.reason`
 // +kubebuilder:printcolumn:name="From",type=string,JSONPath=`.status.sourceNode`
 // +kubebuilder:printcolumn:name="To",type=string,JSONPath=`.status.targetNode`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.mode`,priority=1
+// +kubebuilder:printcolumn:name="Downtime",type=string,JSONPath=`.status.downtime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type PodMigration struct {
 	metav1.TypeMeta `json:",inline"`

@@ -50,19 +50,32 @@ func TestMemberClaims(t *testing.T) {
 	}
 }
 
-func TestDrainPolicyWithClaims(t *testing.T) {
+func TestFencingWithClaims(t *testing.T) {
+	fencing := func(w *pt.PodGroupWrapper, f peapodv1alpha1.FencingPolicy) *peapodv1alpha1.PodGroup {
+		g := w.Obj()
+		g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{Fencing: f}}
+		return g
+	}
 	cases := map[string]struct {
-		group *peapodv1alpha1.PodGroup
-		want  peapodv1alpha1.DrainPolicy
+		group                   *peapodv1alpha1.PodGroup
+		wantRequired, forClaims bool
 	}{
-		"no claims: Migrate":                            {pt.MakePodGroup("g", "ns").Obj(), peapodv1alpha1.DrainMigrate},
-		"ReadWriteMany claims: Migrate":                 {pt.MakePodGroup("g", "ns").Claim("d", "1Gi", corev1.ReadWriteMany).Obj(), peapodv1alpha1.DrainMigrate},
-		"a ReadWriteOnce claim: Evict, whatever is set": {pt.MakePodGroup("g", "ns").Claim("d", "1Gi").Claim("e", "1Gi", corev1.ReadWriteMany).Obj(), peapodv1alpha1.DrainEvict},
+		"no claims, fencing None: not required": {fencing(pt.MakePodGroup("g", "ns"), peapodv1alpha1.FencingNone), false, false},
+		"ReadWriteMany claims, fencing None: not required": {
+			fencing(pt.MakePodGroup("g", "ns").Claim("d", "1Gi", corev1.ReadWriteMany), peapodv1alpha1.FencingNone), false, false},
+		"a ReadWriteOnce claim, fencing None: required, for the claims": {
+			fencing(pt.MakePodGroup("g", "ns").Claim("d", "1Gi").Claim("e", "1Gi", corev1.ReadWriteMany), peapodv1alpha1.FencingNone), true, true},
+		"a ReadWriteOnce claim, no policy: required, for the claims": {pt.MakePodGroup("g", "ns").Claim("d", "1Gi").Obj(), true, true},
+		"a ReadWriteOnce claim, fencing Required: required, as asked": {
+			fencing(pt.MakePodGroup("g", "ns").Claim("d", "1Gi"), peapodv1alpha1.FencingRequired), true, false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := DrainPolicyOf(tc.group); got != tc.want {
-				t.Errorf("DrainPolicyOf() = %s, want %s", got, tc.want)
+			if _, got := FailurePolicyOf(tc.group); got != tc.wantRequired {
+				t.Errorf("FailurePolicyOf() fencing required = %v, want %v", got, tc.wantRequired)
+			}
+			if got := FencedForClaims(tc.group); got != tc.forClaims {
+				t.Errorf("FencedForClaims() = %v, want %v", got, tc.forClaims)
 			}
 		})
 	}

@@ -43,13 +43,8 @@ func DisruptionBudget(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReference
 			WithUnhealthyPodEvictionPolicy(policyv1.AlwaysAllow))
 }
 
-// DrainPolicyOf is spec.migration.drain with its default. A group whose members have claims that only one node
-// may mount at a time is drained by eviction whatever it says: a make-before-break move would need the volume on
-// two nodes at once, and the evicted member comes back with the same claims once its Pod is gone.
+// DrainPolicyOf is spec.migration.drain with its default.
 func DrainPolicyOf(g *peapodv1alpha1.PodGroup) peapodv1alpha1.DrainPolicy {
-	if HasUnshareableClaims(g) {
-		return peapodv1alpha1.DrainEvict
-	}
 	if m := g.Spec.Migration; m != nil && m.Drain != "" {
 		return m.Drain
 	}
@@ -59,7 +54,16 @@ func DrainPolicyOf(g *peapodv1alpha1.PodGroup) peapodv1alpha1.DrainPolicy {
 // HasUnshareableClaims says some claim template does not allow ReadWriteMany or ReadOnlyMany: its volume may be
 // mounted by one node at a time.
 func HasUnshareableClaims(g *peapodv1alpha1.PodGroup) bool {
-	return slices.ContainsFunc(g.Spec.VolumeClaimTemplates, func(t peapodv1alpha1.VolumeClaimTemplate) bool {
-		return !slices.Contains(t.Spec.AccessModes, corev1.ReadWriteMany) && !slices.Contains(t.Spec.AccessModes, corev1.ReadOnlyMany)
-	})
+	return len(UnshareableClaims(g)) > 0
+}
+
+// UnshareableClaims names the claim templates whose volumes one node at a time may mount.
+func UnshareableClaims(g *peapodv1alpha1.PodGroup) []string {
+	var names []string
+	for _, t := range g.Spec.VolumeClaimTemplates {
+		if !slices.Contains(t.Spec.AccessModes, corev1.ReadWriteMany) && !slices.Contains(t.Spec.AccessModes, corev1.ReadOnlyMany) {
+			names = append(names, t.Name)
+		}
+	}
+	return names
 }

@@ -46,6 +46,7 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 	}
 	claims := ClaimMembers(migrations, g.Pods)
 	running := Running(migrations)
+	moving := Held(migrations)
 	var errs []error
 	for _, m := range migrations {
 		if !m.Active() && (m.Status.Phase != peapodv1alpha1.MigrationFailed || ReplacementOf(m, g.Pods) == nil) {
@@ -55,7 +56,7 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 			Migration: m, Group: g.PodGroup, Replicas: desired.Replicas(g.PodGroup), Pods: g.Pods, Target: g.Target(m),
 			Nodes: g.Nodes, FencingRequired: fencingRequired, Avoiding: avoiding, AvoidingKnown: avoiding != nil,
 			MovedBy: claims.MovedBy(m, g.Pods), Running: running, MaxRunning: desired.MaxConcurrentMigrations(g.PodGroup),
-			Now: g.Now,
+			Moving: moving, Now: g.Now,
 		})
 		acted, err := take(m, step)
 		if err != nil {
@@ -66,8 +67,14 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 		// source and create a second Pod beside the replacement. The plan waits for the migration's next event.
 		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
 		wrote = wrote || acted || (ended && m.Active())
-		if acted && step.Action == CreateReplacement {
-			running++
+		if acted && m.Status.Phase == peapodv1alpha1.MigrationPending {
+			switch step.Action {
+			case StopSource:
+				moving[step.Ordinal] = true
+				running++
+			case CreateReplacement:
+				running++
+			}
 		}
 	}
 	// A replacement stays out of the plan while its migration is, or may still be, in flight (its status as

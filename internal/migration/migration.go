@@ -35,9 +35,6 @@ const (
 	ReasonNameTooLong = "NameTooLong"
 	// ReasonReplacementNodeUnhealthy: the replacement is Ready, but its node shows a failure signal.
 	ReasonReplacementNodeUnhealthy = "ReplacementNodeUnhealthy"
-	// ReasonUnshareableClaims: the member's claims cannot be mounted on two nodes at once, as a make-before-break
-	// move needs.
-	ReasonUnshareableClaims = "UnshareableClaims"
 	// ReasonDrainCancelled: the drained node is schedulable again before the replacement was Ready; the member
 	// stays where it is.
 	ReasonDrainCancelled = "DrainCancelled"
@@ -55,6 +52,8 @@ const (
 	RetireSource Action = "RetireSource"
 	// RemoveReplacement deletes the replacement of a migration that failed; the member stays where it was.
 	RemoveReplacement Action = "RemoveReplacement"
+	// StopSource deletes the member's old Pod, gracefully, before its replacement exists: a stop-then-start move.
+	StopSource Action = "StopSource"
 )
 
 // Target is what the controller knows of spec.target.nodeName.
@@ -83,6 +82,9 @@ type Input struct {
 	// Running is how many of the group's migrations are running; MaxRunning caps them (0: no cap).
 	Running    int
 	MaxRunning int
+	// Moving are the members of the group's other running migrations: down, or about to be, in a stop-then-start
+	// move.
+	Moving map[int]bool
 	// Avoiding lists the failed nodes new Pods keep off now; with AvoidingKnown unset it was not looked up
 	// (no replacement waits, unscheduled, kept off some node: plan.NeedsAvoiding).
 	Avoiding      []string
@@ -97,7 +99,9 @@ type Step struct {
 	Pod *corev1.Pod
 	// Ordinal is the member being moved, when known.
 	Ordinal int
-	Status  peapodv1alpha1.PodMigrationStatus
+	// AvoidSource keeps a CreateReplacement's Pod off the source's node.
+	AvoidSource bool
+	Status      peapodv1alpha1.PodMigrationStatus
 }
 
 // ReplacementName is the name of a migration's replacement Pod: the member's name and a suffix from the
@@ -181,6 +185,9 @@ func Next(in Input) Step {
 		}
 		in.adopt(&s, replacement)
 	}
+	if st.Mode == peapodv1alpha1.StopThenStart {
+		return in.followStop(s, member, replacement)
+	}
 	return in.follow(s, member, replacement)
 }
 
@@ -191,11 +198,6 @@ func (in Input) start(s Step, member string) Step {
 		return in.fail(s, nil, ReasonNameTooLong, fmt.Sprintf("the name of PodMigration %s is %d characters; it becomes the value of "+
 			"the replacement's label %s, which holds at most %d: create the PodMigration under a shorter name",
 			m.Name, len(m.Name), peapodv1alpha1.MigrationLabel, validation.LabelValueMaxLength))
-	}
-	if in.Group != nil && desired.HasUnshareableClaims(in.Group) {
-		return in.fail(s, nil, ReasonUnshareableClaims, fmt.Sprintf("member %s has claims only one node may mount at a time "+
-			"(no ReadWriteMany): a make-before-break move would need them on two nodes; delete the Pod to move it "+
-			"stop-then-start (it comes back, same claims, where the scheduler puts it)", member))
 	}
 	if in.MovedBy != "" {
 		return in.fail(s, nil, peapodv1alpha1.ReasonAlreadyMigrating,
@@ -236,7 +238,11 @@ func (in Input) start(s Step, member string) Step {
 		st.Message = fmt.Sprintf("waiting: %d of the group's members are moving (maxConcurrentMigrations %d)", in.Running, in.MaxRunning)
 		return s
 	}
-	s.Action, s.Pod = CreateReplacement, source
+	if in.stopFirst() {
+		return in.stop(s, member, source)
+	}
+	s.Action, s.Pod, s.AvoidSource = CreateReplacement, source, true
+	st.Mode = peapodv1alpha1.MakeBeforeBreak
 	st.Phase = peapodv1alpha1.MigrationRunning
 	st.SourcePod, st.SourceNode = source.Name, source.Spec.NodeName
 	st.ReplacementPod = ReplacementName(member, m)
@@ -421,7 +427,7 @@ func (in Input) staleAvoidance(replacement *corev1.Pod) bool {
 		return false
 	}
 	for _, node := range desired.AvoidedNodes(replacement) {
-		if node != in.Migration.Status.SourceNode && !slices.Contains(in.Avoiding, node) {
+		if (node != in.Migration.Status.SourceNode || !in.keepsOffSource()) && !slices.Contains(in.Avoiding, node) {
 			return true
 		}
 	}
@@ -445,10 +451,21 @@ func (in Input) restart(s Step, replacement *corev1.Pod, member string) Step {
 // a node healthy again) rests on the replacement's state as seen, so it holds only over that version of it: one
 // scheduled since is left to the next step. A failed migration's replacement goes whatever its state.
 func (s Step) Removal() plan.Deletion {
-	if s.Status.Phase == peapodv1alpha1.MigrationPending {
+	restart := s.Status.Phase == peapodv1alpha1.MigrationPending ||
+		(s.Status.Phase == peapodv1alpha1.MigrationRunning && s.Status.Mode == peapodv1alpha1.StopThenStart)
+	if restart {
 		return plan.Deletion{Pod: s.Pod, Reason: plan.ReasonStaleAvoidance}
 	}
 	return plan.Deletion{Pod: s.Pod, Reason: plan.ReasonMigrationFailed}
+}
+
+// StatusFirst says the step's status is written before its Pod write: a step that gives up and removes the
+// replacement (a manager killed in between finds a Failed migration with a replacement left, which the next step
+// removes), and the stop of a stop-then-start move (from then on the group holds the member's identity for the
+// replacement, see Held, and does not recreate the member itself). Every other step writes the Pod first: killed
+// in between, the next step reads the same decision from the Pods.
+func (s Step) StatusFirst(m *peapodv1alpha1.PodMigration) bool {
+	return (s.Action == RemoveReplacement && m.Active()) || s.Action == StopSource
 }
 
 // Confirms says the replacement as read now, past any cache, is still what a RetireSource step rests on: live,
@@ -579,7 +596,8 @@ func setCondition(st *peapodv1alpha1.PodMigrationStatus, typ string, status bool
 func SetAside(migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod) []*corev1.Pod {
 	aside := map[*corev1.Pod]bool{}
 	for _, m := range migrations {
-		if !m.Active() {
+		if !m.Active() || m.Status.Mode == peapodv1alpha1.StopThenStart {
+			// A stop-then-start replacement starts once the old Pod is gone: it is the member's only Pod.
 			continue
 		}
 		if replacement := ReplacementOf(m, pods); replacement != nil {

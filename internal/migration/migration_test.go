@@ -154,10 +154,6 @@ func TestNext(t *testing.T) {
 			in:        Input{Migration: move(1, &peapodv1alpha1.MigrationTarget{NodeName: "a"}), Target: Target{Exists: true}},
 			wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "AlreadyOnTarget",
 		},
-		"a member with claims only one node may mount: fails, saying how to move it": {
-			in:        Input{Migration: move(1, nil), Group: pt.MakePodGroup("g", "default").Claim("data", "1Gi").Obj()},
-			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: ReasonUnshareableClaims, wantMessage: []string{"ReadWriteMany", "stop-then-start"},
-		},
 		"a member with ReadWriteMany claims: moves make-before-break": {
 			in:         Input{Migration: move(1, nil), Group: pt.MakePodGroup("g", "default").Claim("data", "1Gi", corev1.ReadWriteMany).Obj()},
 			wantAction: CreateReplacement, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationRunning,

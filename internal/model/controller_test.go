@@ -183,6 +183,7 @@ func (s *sim) reconcile() {
 		Nodes:           verdicts,
 		MaxMigrations:   desired.MaxConcurrentMigrations(r.g),
 		EvictionNoticed: m.noticed.Of(members),
+		Held:            migration.Held(migrations),
 		Now:             r.now,
 	})
 	m.noticed.Notice(p.AwaitingEviction, r.now)
@@ -347,7 +348,7 @@ func (r *reconcile) targetOf(m *peapodv1alpha1.PodMigration) migration.Target {
 // take carries out a step: a step that gives up and removes the replacement writes the status first and removes
 // the Pod only if that landed; every other step writes the Pod first.
 func (r *reconcile) take(m *peapodv1alpha1.PodMigration, step migration.Step) bool {
-	statusFirst := step.Action == migration.RemoveReplacement && m.Active()
+	statusFirst := step.StatusFirst(m)
 	acted := false
 	if !statusFirst {
 		if step.Action == migration.RetireSource && !migration.Confirms(r.w.pods[step.Status.ReplacementPod], step) {
@@ -395,6 +396,13 @@ func (r *reconcile) act(m *peapodv1alpha1.PodMigration, step migration.Step) boo
 		r.deleteMember(plan.Deletion{Pod: step.Pod, Reason: plan.ReasonMigrated}, m, step)
 	case migration.RemoveReplacement:
 		r.deleteMember(step.Removal(), m, step)
+	case migration.StopSource:
+		// The live read of the source (controllers/migrations.go stopSource).
+		source := r.w.pods[step.Pod.Name]
+		if !migration.ConfirmsStop(source, step) {
+			return false
+		}
+		r.deleteMember(plan.Deletion{Pod: source.DeepCopy(), Reason: plan.ReasonStopThenStart}, m, step)
 	default:
 		return false
 	}
@@ -402,7 +410,10 @@ func (r *reconcile) act(m *peapodv1alpha1.PodMigration, step migration.Step) boo
 }
 
 func (r *reconcile) createReplacement(m *peapodv1alpha1.PodMigration, step migration.Step) {
-	avoid := slices.Concat(r.nodesToAvoid(), []string{step.Pod.Spec.NodeName})
+	avoid := r.nodesToAvoid()
+	if step.AvoidSource {
+		avoid = slices.Concat(avoid, []string{step.Status.SourceNode})
+	}
 	pod := desired.ReplacementPod(r.g, r.shape, step.Ordinal, step.Status.ReplacementPod, m, avoid)
 	r.s.checkCreate(pod, m, step.Pod)
 	r.m.exp.ExpectCreation(groupKey, pod.Name)

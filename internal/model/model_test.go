@@ -70,6 +70,7 @@ type stats struct {
 	unconfirmed, expectationWaits, restarts                      int
 	evictionsAllowed, evictionsRefused                           int
 	overlapsOnSilentNode, requiredSequences, partitionedHandover int
+	claimSequences                                               int
 	staleReady, staleBudget                                      int
 	// knownBugs counts the sequences stopped (skipped) at a known bug, by bug.
 	knownBugs map[string]int
@@ -99,6 +100,7 @@ func (s *stats) add(o *stats) {
 	s.evictionsRefused += o.evictionsRefused
 	s.overlapsOnSilentNode += o.overlapsOnSilentNode
 	s.requiredSequences += o.requiredSequences
+	s.claimSequences += o.claimSequences
 	s.partitionedHandover += o.partitionedHandover
 	for k, v := range o.knownBugs {
 		s.knownBugs[k] += v
@@ -131,7 +133,12 @@ func newSim(t *rapid.T) *sim {
 	fencing := rapid.SampledFrom([]peapodv1alpha1.FencingPolicy{peapodv1alpha1.FencingRequired, peapodv1alpha1.FencingNone}).
 		Draw(t, "fencing")
 	after := time.Duration(rapid.SampledFrom([]int{5, 10, 20, 30}).Draw(t, "after")) * time.Second
-	g := peapodtesting.MakePodGroup(groupName, namespace).Replicas(int32(replicas)).Obj()
+	builder := peapodtesting.MakePodGroup(groupName, namespace).Replicas(int32(replicas))
+	claims := rapid.Bool().Draw(t, "readWriteOnceClaims")
+	if claims {
+		builder = builder.Claim("data", "1Gi")
+	}
+	g := builder.Obj()
 	g.UID = "group-uid"
 	g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{
 		NodeFailure: &peapodv1alpha1.NodeFailurePolicy{After: &metav1.Duration{Duration: after}, Fencing: fencing},
@@ -158,7 +165,10 @@ func newSim(t *rapid.T) *sim {
 	if fencing == peapodv1alpha1.FencingRequired {
 		s.stats.requiredSequences++
 	}
-	s.logf("group: replicas %d, fencing %s, after %s, maxConcurrentMigrations %d; nodes %s", replicas, fencing, after,
+	if claims {
+		s.stats.claimSequences++
+	}
+	s.logf("group: replicas %d, fencing %s, ReadWriteOnce claims %v, after %s, maxConcurrentMigrations %d; nodes %s", replicas, fencing, claims, after,
 		desired.MaxConcurrentMigrations(g), lazy(func() string {
 			out := make([]string, 0, len(w.nodes))
 			for _, n := range w.nodes {
@@ -427,6 +437,10 @@ func (s *sim) checkState() {
 	}
 	for _, ordinal := range slices.Sorted(maps.Keys(byOrdinal)) {
 		running := byOrdinal[ordinal]
+		if len(running) > 1 && desired.HasUnshareableClaims(w.group) {
+			s.fatalf("6: member %d, whose ReadWriteOnce claim one node may mount, runs twice: %s on %s and %s on %s", ordinal,
+				running[0].name, running[0].node, running[1].name, running[1].node)
+		}
 		for _, a := range running {
 			n := w.node(a.node)
 			if !n.silent() {
@@ -474,6 +488,9 @@ func (s *sim) checkRemoval(before *corev1.Pod, who string, byController bool) {
 	}
 	if holder := w.members(before)[ordinal]; holder == nil || holder.UID != before.UID {
 		return // not the member's Pod: a replacement in flight, or one left over by a cancelled migration
+	}
+	if byController && desired.HasUnshareableClaims(w.group) {
+		return // a stop-then-start move stops the member by design: its volume cannot be on two nodes
 	}
 	for _, name := range w.podNames() {
 		pod := w.pods[name]
@@ -559,6 +576,9 @@ func (s *sim) checkCreate(pod *corev1.Pod, by *peapodv1alpha1.PodMigration, sour
 		case by == nil:
 			s.fatalf("4: member Pod %s created while %s (terminating: %v) holds member %d", pod.Name, name,
 				other.DeletionTimestamp != nil, ordinal)
+		case source == nil:
+			s.fatalf("4: PodMigration %s starts %s stop-then-start while %s (terminating: %v) holds member %d", by.Name,
+				pod.Name, name, other.DeletionTimestamp != nil, ordinal)
 		case live(other) && other.UID != source.UID:
 			if s.orphanReplacement(other) {
 				s.knownBug(bugOrphanReplacement, "PodMigration %s creates replacement %s while %s, "+
@@ -752,6 +772,7 @@ func TestModel(t *testing.T) {
 		totals.restarts, totals.evictionsAllowed, totals.evictionsRefused)
 	t.Logf("fencing Required: %d sequences; %d checks of a copy running beside one on a silent node (%d a handover cut by the partition)",
 		totals.requiredSequences, totals.overlapsOnSilentNode, totals.partitionedHandover)
+	t.Logf("ReadWriteOnce claims: %d sequences", totals.claimSequences)
 	t.Logf("exempt: %d removals decided on a Pod Ready in the cache that failed since, %d evictions under a budget older than the spec",
 		totals.staleReady, totals.staleBudget)
 	for _, bug := range slices.Sorted(maps.Keys(totals.knownBugs)) {

@@ -38,7 +38,9 @@ type Input struct {
 	// EvictionNoticed is when the controller first saw each member it leaves to Kubernetes' taint eviction (see
 	// Plan.AwaitingEviction): a taint a user added has no time of its own.
 	EvictionNoticed map[types.UID]EvictionNotice
-	Now             time.Time
+	// Held are members a stop-then-start migration moves (migration.Held): it creates their Pod, the plan does not.
+	Held map[int]bool
+	Now  time.Time
 }
 
 // evictionGrace is how long a member on a node with a NoExecute taint it does not tolerate is left to Kubernetes'
@@ -58,6 +60,10 @@ const (
 	ReasonDuplicate DeleteReason = "DuplicateMember"
 	// ReasonMigrated retires a member's old Pod once its migration's replacement is Ready.
 	ReasonMigrated DeleteReason = "Migrated"
+	// ReasonStalePlacement deletes a member that never got a node because a migration that ended placed it.
+	ReasonStalePlacement DeleteReason = "StalePlacement"
+	// ReasonStopThenStart stops a member's old Pod so it can start elsewhere with claims one node may mount.
+	ReasonStopThenStart DeleteReason = "StopThenStart"
 	// ReasonMigrationFailed removes the replacement of a migration that failed.
 	ReasonMigrationFailed DeleteReason = "MigrationFailed"
 	// ReasonNodeFailed force-deletes a member whose node failed, so it can be recreated elsewhere.
@@ -81,7 +87,7 @@ type Deletion struct {
 // reasons hold whatever the Pod's state: its ordinal, its node's failure (re-read live first), a migration's step.
 func (d Deletion) OnlyAsSeen() bool {
 	switch d.Reason {
-	case ReasonStaleAvoidance, ReasonFailed, ReasonUpdate, ReasonDuplicate:
+	case ReasonStaleAvoidance, ReasonStalePlacement, ReasonFailed, ReasonUpdate, ReasonDuplicate, ReasonStopThenStart:
 		return true
 	}
 	return false
@@ -158,15 +164,20 @@ func Make(in Input) Plan {
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonScaleDown})
 		case Finished(pod):
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonFailed})
+		case in.Held[ordinal]:
+			// A stop-then-start replacement, kept off its source's node or sent to a target on purpose: its
+			// migration restarts it when it cannot be scheduled.
 		case in.staleAvoidance(pod):
 			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonStaleAvoidance})
+		case strandedReplacement(pod):
+			p.Delete = append(p.Delete, Deletion{Pod: pod, Reason: ReasonStalePlacement})
 		}
 	}
 	replace, capped := in.migrations(byOrdinal, failed)
 	p.Delete, p.Capped = append(p.Delete, replace...), capped
 	for ordinal := range in.Replicas {
-		if _, exists := byOrdinal[ordinal]; !exists {
-			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.revisionFor(ordinal)})
+		if _, exists := byOrdinal[ordinal]; !exists && !in.Held[ordinal] {
+			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.RevisionFor(ordinal)})
 		}
 	}
 	p.Delete = append(p.Delete, in.rollingUpdate(byOrdinal, p.Delete)...)
@@ -226,6 +237,15 @@ func NeedsAvoiding(pod *corev1.Pod) bool {
 	return pod.Spec.NodeName == "" && unschedulable && len(desired.AvoidedNodes(pod)) > 0
 }
 
+// strandedReplacement says a member's Pod is a stop-then-start replacement whose migration ended (cancelled, or
+// failed without removing it) before it was scheduled: it may still be bound to the migration's target or kept
+// off its source's node, and nothing else lifts that. Recreated, it goes where the member fits. A make-before-break
+// replacement becomes the member only once it runs, so it is never stranded.
+func strandedReplacement(pod *corev1.Pod) bool {
+	_, unschedulable := Unschedulable(pod)
+	return unschedulable && pod.Spec.NodeName == "" && pod.Labels[peapodv1alpha1.MigrationLabel] != ""
+}
+
 // staleAvoidance says an unscheduled member is kept off a node that is no longer failed.
 func (in Input) staleAvoidance(pod *corev1.Pod) bool {
 	if !in.AvoidingKnown || !NeedsAvoiding(pod) {
@@ -264,8 +284,8 @@ func (in Input) awaitEviction(pod *corev1.Pod, verdict nodehealth.Verdict) bool 
 	return in.Now.Before(notice.At.Add(evictionGrace))
 }
 
-// revisionFor is the revision a new member gets: members below the partition keep the current revision.
-func (in Input) revisionFor(ordinal int) string {
+// RevisionFor is the revision a member created now gets: the current one below the partition, else the update.
+func (in Input) RevisionFor(ordinal int) string {
 	if in.Strategy != peapodv1alpha1.OnDeleteStrategy && ordinal < in.Partition && in.CurrentRevision != "" {
 		return in.CurrentRevision
 	}

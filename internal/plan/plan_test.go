@@ -81,6 +81,20 @@ func TestMake(t *testing.T) {
 				Pods: []*corev1.Pod{ready(0), ready(1), ready(2)}},
 			want: summary{Delete: []string{"g-2:ScaleDown", "g-1:ScaleDown"}},
 		},
+		"a member a stop-then-start migration moves is not created by the plan": {
+			in:   Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{ready(0)}, Held: map[int]bool{1: true}},
+			want: summary{},
+		},
+		"a stop-then-start replacement left unscheduled by a migration that ended is recreated": {
+			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Pods: []*corev1.Pod{ready(0),
+				pt.MakeMemberPod("g", 1, "a").Name("g-1-m12345").Label(peapodv1alpha1.MigrationLabel, "mv").Unschedulable("0/3 nodes are available").Obj()}},
+			want: summary{Delete: []string{"g-1-m12345:StalePlacement"}},
+		},
+		"while its migration runs, it is left to the migration": {
+			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1, Held: map[int]bool{1: true}, Pods: []*corev1.Pod{ready(0),
+				pt.MakeMemberPod("g", 1, "a").Name("g-1-m12345").Label(peapodv1alpha1.MigrationLabel, "mv").Unschedulable("0/3 nodes are available").Obj()}},
+			want: summary{},
+		},
 		"a terminating member holds its name: no replacement yet": {
 			in: Input{Replicas: 2, UpdateRevision: "a", MaxUnavailable: 1,
 				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Terminating().Obj()}},
