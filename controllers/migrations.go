@@ -114,10 +114,8 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	if ready, err := w.ensureClaims(ctx, step.Ordinal); err != nil || !ready {
 		return err
 	}
-	// A make-before-break replacement copies its source's revision; a stop-then-start one starts after its
-	// source is gone, at the revision the group would recreate the member with.
 	revision := w.revisionFor(step.Ordinal)
-	if step.Pod != nil {
+	if !step.NewRevision {
 		revision = step.Pod.Labels[peapodv1alpha1.RevisionLabel]
 	}
 	shape, err := w.shapeOf(ctx, revision)
@@ -182,21 +180,19 @@ func (w *reconcileWork) recordMigration(m *peapodv1alpha1.PodMigration, before p
 	}
 }
 
-// runDrains writes what migration.Drains decides: the drain migrations to start, the old records in their way,
-// the old records beyond the ones kept.
-func (w *reconcileWork) runDrains(ctx context.Context, migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod,
-	verdicts map[string]nodehealth.Verdict) error {
-	work := migration.Drains(w.group, migrations, w.allPods, byOrdinal, verdicts)
+// startMoves writes the PodMigrations peapod starts itself (migration.Drains, migration.Updates): the ones to
+// start, the old records in their way, the old records beyond the ones kept.
+func (w *reconcileWork) startMoves(ctx context.Context, work migration.DrainWork, what string) error {
 	var errs []error
 	for _, m := range work.Start {
 		if err := w.r.Create(ctx, m); err != nil && !apierrors.IsAlreadyExists(err) {
-			errs = append(errs, fmt.Errorf("starting the drain of member %s: %w", m.Spec.Pod, err))
+			errs = append(errs, fmt.Errorf("starting %s member %s: %w", what, m.Spec.Pod, err))
 		}
 	}
 	for _, m := range slices.Concat(work.Clear, work.Prune) {
 		err := w.r.Delete(ctx, m, client.Preconditions{UID: ptr.To(m.UID)})
 		if err != nil && !apierrors.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("deleting the old drain record %s: %w", m.Name, err))
+			errs = append(errs, fmt.Errorf("deleting the old record %s: %w", m.Name, err))
 		}
 	}
 	return errors.Join(errs...)

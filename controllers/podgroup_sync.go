@@ -39,6 +39,7 @@ type reconcileWork struct {
 	updateRevision  string
 	currentRevision string
 	maxUnavailable  int
+	maxSurge        int
 	// permanent is set when the API server rejected what the spec asks for: retrying cannot help.
 	permanent bool
 	// created lists the member Pods created in this reconcile; replacementsCreated counts the migrations' ones.
@@ -76,6 +77,10 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 		w.currentRevision = w.updateRevision
 	}
 	w.maxUnavailable = plan.ResolveMaxUnavailable(rollingUpdate(g).MaxUnavailable, desired.Replicas(g))
+	if !desired.HasUnshareableClaims(g) {
+		// Their volume cannot be on two nodes at once: such members roll stop-then-start, within maxUnavailable.
+		w.maxSurge = plan.ResolveMaxSurge(rollingUpdate(g).MaxSurge, desired.Replicas(g))
+	}
 
 	// Members first: they are what users wait for, and the client's QPS budget is spent in this order. The
 	// peer ConfigMap they mount follows within the same reconcile (a kubelet retries the mount until it exists).
@@ -154,7 +159,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	in.Avoiding, in.AvoidingKnown = avoiding, avoiding != nil
 	in.Replicas, in.MaxUnavailable, in.MinReadySeconds = desired.Replicas(g), w.maxUnavailable, g.Spec.MinReadySeconds
 	in.Pods, in.Nodes, in.Held = w.pods, nodes, migration.Held(migrations)
-	in.MaxMigrations = desired.MaxConcurrentMigrations(g)
+	in.MaxMigrations, in.MaxSurge, in.Migrating = desired.MaxConcurrentMigrations(g), w.maxSurge, migration.Moving(migrations, w.allPods)
 	in.EvictionNoticed, in.Now = w.r.evictions.Of(w.pods), w.now
 	p := plan.Make(in)
 	w.r.evictions.Notice(p.AwaitingEviction, w.now)
@@ -181,7 +186,10 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 		errs = append(errs, err)
 	}
 	byOrdinal, _ := plan.Members(w.pods)
-	if err := w.runDrains(ctx, migrations, byOrdinal, nodes); err != nil {
+	if err := w.startMoves(ctx, migration.Drains(g, migrations, w.allPods, byOrdinal, nodes), "the drain of"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.startMoves(ctx, migration.Updates(g, migrations, p.Surge), "the update of"); err != nil {
 		errs = append(errs, err)
 	}
 	return result, errors.Join(errs...)

@@ -135,6 +135,12 @@ var _ = Describe("PodGroup admission", func() {
 		Entry("maxUnavailable 150%", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.UpdateStrategy = &peapodv1alpha1.UpdateStrategy{RollingUpdate: &peapodv1alpha1.RollingUpdate{MaxUnavailable: ptr.To(intstr.FromString("150%"))}}
 		}, "spec.updateStrategy.rollingUpdate.maxUnavailable"),
+		Entry("maxSurge -1", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.UpdateStrategy = &peapodv1alpha1.UpdateStrategy{RollingUpdate: &peapodv1alpha1.RollingUpdate{MaxSurge: ptr.To(intstr.FromInt32(-1))}}
+		}, "spec.updateStrategy.rollingUpdate.maxSurge"),
+		Entry("maxSurge 150%", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.UpdateStrategy = &peapodv1alpha1.UpdateStrategy{RollingUpdate: &peapodv1alpha1.RollingUpdate{MaxSurge: ptr.To(intstr.FromString("150%"))}}
+		}, "spec.updateStrategy.rollingUpdate.maxSurge"),
 		Entry("an unknown update strategy", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.UpdateStrategy = &peapodv1alpha1.UpdateStrategy{Type: "Recreate"}
 		}, "spec.updateStrategy.type"),

@@ -238,12 +238,23 @@ type UpdateStrategy struct {
 // RollingUpdate tunes a rolling update.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? self.maxUnavailable >= 1 : self.maxUnavailable.matches('^(100|[1-9][0-9]?)%$'))",message="spec.updateStrategy.rollingUpdate.maxUnavailable must be an integer >= 1 or a percentage from 1% to 100%",fieldPath=".maxUnavailable"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxSurge) || (type(self.maxSurge) == int ? self.maxSurge >= 0 : self.maxSurge.matches('^(100|[1-9]?[0-9])%$'))",message="spec.updateStrategy.rollingUpdate.maxSurge must be an integer >= 0 or a percentage from 0% to 100%",fieldPath=".maxSurge"
 type RollingUpdate struct {
 	// maxUnavailable is how many members (a number, or a percentage of replicas rounded down, at least 1) may be
 	// unavailable at once during the update. Default 1.
 	// +kubebuilder:validation:XIntOrString
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// maxSurge is how many members (a number, or a percentage of replicas rounded up) are updated at once
+	// make-before-break: a replacement at the new revision, with the member's identity, starts beside the
+	// member's Pod, and the old Pod is retired only once the replacement is Ready, so the update never lowers the
+	// Ready count. Each such move is a PodMigration with reason Update. Default 0: members are deleted and
+	// recreated, at most maxUnavailable at once. Members with a volumeClaimTemplate that is not ReadWriteMany or
+	// ReadOnlyMany always roll that way (stop-then-start): their volume cannot be on two nodes at once.
+	// +kubebuilder:validation:XIntOrString
+	// +optional
+	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
 
 	// partition stages a rollout: only members with an ordinal >= partition are updated. Default 0.
 	// +kubebuilder:validation:Minimum=0

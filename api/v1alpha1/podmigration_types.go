@@ -61,7 +61,7 @@ const (
 )
 
 // MigrationReason says what started a migration.
-// +kubebuilder:validation:Enum=Requested;Drain;NodeFailed
+// +kubebuilder:validation:Enum=Requested;Drain;NodeFailed;Update
 type MigrationReason string
 
 const (
@@ -71,6 +71,9 @@ const (
 	MigrationDrain MigrationReason = "Drain"
 	// MigrationNodeFailed is a member replaced because its node failed.
 	MigrationNodeFailed MigrationReason = "NodeFailed"
+	// MigrationUpdate is a member updated make-before-break by a rolling update with maxSurge: its replacement
+	// runs the new revision.
+	MigrationUpdate MigrationReason = "Update"
 )
 
 // Condition types and reasons of a PodMigration.

@@ -12,8 +12,8 @@ import (
 	"github.com/peapod-io/peapod/internal/nodehealth"
 )
 
-// KeptDrainRecords is how many finished PodMigrations of drains peapod keeps per group, the newest: enough to
-// tell the recent story, few enough that a group drained every night does not pile them up.
+// KeptDrainRecords is how many finished PodMigrations of drains, and of rolling updates, peapod keeps per group,
+// the newest: enough to tell the recent story, few enough that a group drained every night does not pile them up.
 const KeptDrainRecords = 10
 
 // DrainWork is what a group's drains need written.
@@ -59,27 +59,34 @@ func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigratio
 				}
 				continue
 			}
-			work.Start = append(work.Start, drainOf(g, pod, name))
+			work.Start = append(work.Start, recordOf(g, pod, name, peapodv1alpha1.MigrationDrain))
 		}
 	}
-	var finished []*peapodv1alpha1.PodMigration
-	for _, m := range migrations {
-		if !m.Active() && !cleared[m.Name] && ReasonOf(m) == peapodv1alpha1.MigrationDrain && metav1.IsControlledBy(m, g) {
-			finished = append(finished, m)
-		}
-	}
-	work.Prune = finished[:max(len(finished)-KeptDrainRecords, 0)]
+	work.Prune = prune(g, migrations, peapodv1alpha1.MigrationDrain, cleared)
 	return work
 }
 
-func drainOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string) *peapodv1alpha1.PodMigration {
+// prune picks the oldest finished records of one reason peapod created, beyond KeptDrainRecords, but those cleared.
+func prune(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigration, reason peapodv1alpha1.MigrationReason,
+	cleared map[string]bool) []*peapodv1alpha1.PodMigration {
+	var finished []*peapodv1alpha1.PodMigration
+	for _, m := range migrations {
+		if !m.Active() && !cleared[m.Name] && ReasonOf(m) == reason && metav1.IsControlledBy(m, g) {
+			finished = append(finished, m)
+		}
+	}
+	return finished[:max(len(finished)-KeptDrainRecords, 0)]
+}
+
+// recordOf is a PodMigration peapod starts itself, for a reason, owned by the group.
+func recordOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string, reason peapodv1alpha1.MigrationReason) *peapodv1alpha1.PodMigration {
 	return &peapodv1alpha1.PodMigration{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: g.Namespace,
 			Labels: map[string]string{
 				peapodv1alpha1.GroupLabel:           g.Name,
-				peapodv1alpha1.MigrationReasonLabel: string(peapodv1alpha1.MigrationDrain),
+				peapodv1alpha1.MigrationReasonLabel: string(reason),
 			},
 			OwnerReferences: []metav1.OwnerReference{desired.ControllerRef(g)},
 		},

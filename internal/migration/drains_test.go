@@ -21,7 +21,7 @@ func TestDrains(t *testing.T) {
 	members := map[int]*corev1.Pod{0: member(0, "c"), 1: onA}
 	cordoned := map[string]nodehealth.Verdict{"a": {Draining: true}, "c": {}}
 	record := func(name string, phase peapodv1alpha1.MigrationPhase) *peapodv1alpha1.PodMigration {
-		m := drainOf(g, onA, name)
+		m := recordOf(g, onA, name, peapodv1alpha1.MigrationDrain)
 		m.UID, m.Status.Phase = types.UID("uid-"+name), phase
 		return m
 	}

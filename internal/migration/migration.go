@@ -101,6 +101,9 @@ type Step struct {
 	Ordinal int
 	// AvoidSource keeps a CreateReplacement's Pod off the source's node.
 	AvoidSource bool
+	// NewRevision gives a CreateReplacement's Pod the revision the group creates members with now, not its
+	// source's: a rolling update's move, or a stop-then-start one whose source is gone.
+	NewRevision bool
 	Status      peapodv1alpha1.PodMigrationStatus
 }
 
@@ -117,12 +120,21 @@ func ReplacementName(member string, m *peapodv1alpha1.PodMigration) string {
 // (63 characters, a group name of 47 or more) has the group's name shortened and a hash of the member's name
 // added, the ordinal kept.
 func DrainName(group string, ordinal int, pod types.UID) string {
+	return recordName(group, ordinal, "drain", pod)
+}
+
+// UpdateName names the PodMigration a rolling update with maxSurge starts for a member's Pod, as DrainName does.
+func UpdateName(group string, ordinal int, pod types.UID) string {
+	return recordName(group, ordinal, "update", pod)
+}
+
+func recordName(group string, ordinal int, kind string, pod types.UID) string {
 	member := desired.MemberName(group, ordinal)
 	uid := string(pod)[:min(8, len(pod))]
-	if name := member + "-drain-" + uid; len(name) <= validation.LabelValueMaxLength {
+	if name := member + "-" + kind + "-" + uid; len(name) <= validation.LabelValueMaxLength {
 		return name
 	}
-	suffix := fmt.Sprintf("-%d-drain-%s-%s", ordinal, uid, shortHash(member))
+	suffix := fmt.Sprintf("-%d-%s-%s-%s", ordinal, kind, uid, shortHash(member))
 	return strings.TrimRight(group[:max(validation.LabelValueMaxLength-len(suffix), 1)], "-.") + suffix
 }
 
@@ -241,7 +253,8 @@ func (in Input) start(s Step, member string) Step {
 	if in.stopFirst() {
 		return in.stop(s, member, source)
 	}
-	s.Action, s.Pod, s.AvoidSource = CreateReplacement, source, true
+	s.Action, s.Pod, s.AvoidSource = CreateReplacement, source, in.keepsOffSource()
+	s.NewRevision = ReasonOf(m) == peapodv1alpha1.MigrationUpdate
 	st.Mode = peapodv1alpha1.MakeBeforeBreak
 	st.Phase = peapodv1alpha1.MigrationRunning
 	st.SourcePod, st.SourceNode = source.Name, source.Spec.NodeName

@@ -92,7 +92,7 @@ func (in Input) followStop(s Step, member string, replacement *corev1.Pod) Step 
 			fmt.Sprintf("replacement Pod %s was deleted; the group recreates member %s", st.ReplacementPod, member))
 	}
 	s.Action = CreateReplacement
-	s.AvoidSource = in.keepsOffSource()
+	s.AvoidSource, s.NewRevision = in.keepsOffSource(), true
 	st.ReplacementPod = ReplacementName(member, in.Migration)
 	st.Message = fmt.Sprintf("%s stopped on node %s; starting %s for member %s with the same claims",
 		st.SourcePod, st.SourceNode, st.ReplacementPod, member)
@@ -151,11 +151,17 @@ func (in Input) followStarted(s Step, member string, replacement *corev1.Pod) St
 }
 
 // keepsOffSource says the move's replacement is kept off its source's node on purpose. A make-before-break one
-// always is (the source runs there). A stop-then-start one only for a requested move with no target: a drained node
+// is (the source runs there), but for a rolling update's. A stop-then-start one only for a requested move with no target: a drained node
 // accepts no Pods while it is drained, and once it does again the member may as well come back there.
 func (in Input) keepsOffSource() bool {
-	return in.Migration.Status.Mode != peapodv1alpha1.StopThenStart ||
-		(ReasonOf(in.Migration) != peapodv1alpha1.MigrationDrain && !hasTarget(in.Migration))
+	switch reason := ReasonOf(in.Migration); {
+	case reason == peapodv1alpha1.MigrationUpdate:
+		return false // a rolling update moves no member off its node: it may run its new revision there
+	case in.Migration.Status.Mode != peapodv1alpha1.StopThenStart:
+		return true
+	default:
+		return reason != peapodv1alpha1.MigrationDrain && !hasTarget(in.Migration)
+	}
 }
 
 // unshareable names the claims that make the group's members stop to move.

@@ -480,7 +480,7 @@ func (r *reconcile) deleteMember(d plan.Deletion, by *peapodv1alpha1.PodMigratio
 	r.s.checkRemoval(before, "the controller ("+string(d.Reason)+")", true)
 }
 
-// runDrains writes what migration.Drains decides (controllers/migrations.go runDrains).
+// runDrains writes what migration.Drains decides (controllers/migrations.go startMoves).
 func (r *reconcile) runDrains(migrations []*peapodv1alpha1.PodMigration, byOrdinal map[int]*corev1.Pod) {
 	work := migration.Drains(r.g, migrations, r.allPods, byOrdinal, r.verdicts)
 	for _, m := range work.Start {

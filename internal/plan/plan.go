@@ -40,6 +40,10 @@ type Input struct {
 	EvictionNoticed map[types.UID]EvictionNotice
 	// Held are members a stop-then-start migration moves (migration.Held): it creates their Pod, the plan does not.
 	Held map[int]bool
+	// MaxSurge is how many available members a rolling update moves make-before-break at once (0: it deletes
+	// them); Migrating are the members some active migration moves, and why (migration.Moving).
+	MaxSurge  int
+	Migrating map[int]peapodv1alpha1.MigrationReason
 	Now  time.Time
 }
 
@@ -110,6 +114,9 @@ type Plan struct {
 	AwaitingEviction []*corev1.Pod
 	// Capped lists the members on failed nodes that the group's maxConcurrentMigrations holds back for now.
 	Capped []*corev1.Pod
+	// Surge lists the outdated members a rolling update moves make-before-break now: a PodMigration with reason
+	// Update each.
+	Surge []*corev1.Pod
 	// RequeueAfter is when something changes without any event (a member reaching minReadySeconds, a node's
 	// failure lasting long enough).
 	RequeueAfter time.Duration
@@ -180,7 +187,8 @@ func Make(in Input) Plan {
 			p.Create = append(p.Create, Creation{Ordinal: ordinal, Revision: in.RevisionFor(ordinal)})
 		}
 	}
-	p.Delete = append(p.Delete, in.rollingUpdate(byOrdinal, p.Delete)...)
+	updates, surge := in.rollingUpdate(byOrdinal, p.Delete)
+	p.Delete, p.Surge = append(p.Delete, updates...), surge
 	p.RequeueAfter = in.nextAvailabilityChange(byOrdinal)
 	soonest := func(d time.Duration) {
 		if d > 0 && (p.RequeueAfter == 0 || d < p.RequeueAfter) {
@@ -293,10 +301,12 @@ func (in Input) RevisionFor(ordinal int) string {
 }
 
 // rollingUpdate picks outdated members to replace, highest ordinal first, keeping at most MaxUnavailable members
-// unavailable. Replacing a member that is unavailable anyway costs nothing from that budget.
-func (in Input) rollingUpdate(byOrdinal map[int]*corev1.Pod, already []Deletion) []Deletion {
+// unavailable. Replacing a member that is unavailable anyway costs nothing from that budget. With MaxSurge, an
+// available outdated member is not deleted but updated make-before-break (surge): at most MaxSurge such moves at
+// once, none of a member another migration moves.
+func (in Input) rollingUpdate(byOrdinal map[int]*corev1.Pod, already []Deletion) (updates []Deletion, surge []*corev1.Pod) {
 	if in.Strategy == peapodv1alpha1.OnDeleteStrategy {
-		return nil
+		return nil, nil
 	}
 	deleting := map[string]bool{}
 	for _, d := range already {
@@ -310,21 +320,34 @@ func (in Input) rollingUpdate(byOrdinal map[int]*corev1.Pod, already []Deletion)
 		}
 	}
 	budget := in.MaxUnavailable - unavailable
-	var out []Deletion
+	surgeBudget := in.MaxSurge
+	for _, reason := range in.Migrating {
+		if reason == peapodv1alpha1.MigrationUpdate {
+			surgeBudget--
+		}
+	}
 	for ordinal := in.Replicas - 1; ordinal >= in.Partition; ordinal-- {
 		pod := byOrdinal[ordinal]
 		if pod == nil || pod.DeletionTimestamp != nil || deleting[pod.Name] || pod.Labels[peapodv1alpha1.RevisionLabel] == in.UpdateRevision {
 			continue
 		}
-		if Available(pod, in.MinReadySeconds, in.Now) {
+		available := Available(pod, in.MinReadySeconds, in.Now)
+		if _, moving := in.Migrating[ordinal]; in.MaxSurge > 0 && available {
+			if !moving && surgeBudget > 0 {
+				surgeBudget--
+				surge = append(surge, pod)
+			}
+			continue
+		}
+		if available {
 			if budget <= 0 {
 				continue
 			}
 			budget--
 		}
-		out = append(out, Deletion{Pod: pod, Reason: ReasonUpdate})
+		updates = append(updates, Deletion{Pod: pod, Reason: ReasonUpdate})
 	}
-	return out
+	return updates, surge
 }
 
 func (in Input) nextAvailabilityChange(byOrdinal map[int]*corev1.Pod) time.Duration {
@@ -354,6 +377,18 @@ func ResolveMaxUnavailable(v *intstr.IntOrString, replicas int) int {
 	n, err := intstr.GetScaledValueFromIntOrPercent(v, replicas, false)
 	if err != nil || n < 1 {
 		return 1
+	}
+	return n
+}
+
+// ResolveMaxSurge turns maxSurge (a number or a percentage of replicas, rounded up) into a count; 0 when unset.
+func ResolveMaxSurge(v *intstr.IntOrString, replicas int) int {
+	if v == nil {
+		return 0
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(v, replicas, true)
+	if err != nil || n < 0 {
+		return 0
 	}
 	return n
 }

@@ -24,6 +24,7 @@ type summary struct {
 	Delete          []string
 	AwaitingFencing []string
 	Capped          []string
+	Surge           []string
 	RequeueAfter    time.Duration
 }
 
@@ -41,6 +42,9 @@ func summarize(p Plan) summary {
 	}
 	for _, pod := range p.Capped {
 		s.Capped = append(s.Capped, pod.Name)
+	}
+	for _, pod := range p.Surge {
+		s.Surge = append(s.Surge, pod.Name)
 	}
 	return s
 }
@@ -175,6 +179,22 @@ func TestMake(t *testing.T) {
 			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1,
 				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Obj(), ready(2)}},
 			want: summary{Delete: []string{"g-1:RollingUpdate"}},
+		},
+		"maxSurge: available outdated members are moved make-before-break, none deleted, highest first": {
+			in: Input{Replicas: 4, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 2, MaxSurge: 1,
+				Pods: []*corev1.Pod{ready(0), ready(1), ready(2), ready(3)}},
+			want: summary{Surge: []string{"g-3"}},
+		},
+		"maxSurge: moves in flight count, and a member another migration moves is left to it": {
+			in: Input{Replicas: 4, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1, MaxSurge: 2,
+				Migrating: map[int]peapodv1alpha1.MigrationReason{3: peapodv1alpha1.MigrationUpdate, 2: peapodv1alpha1.MigrationDrain},
+				Pods:      []*corev1.Pod{ready(0), ready(1), ready(2), ready(3)}},
+			want: summary{Surge: []string{"g-1"}},
+		},
+		"maxSurge: an outdated member that is unavailable anyway is replaced in place": {
+			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 1, MaxSurge: 1,
+				Pods: []*corev1.Pod{ready(0), pt.MakeMemberPod("g", 1, "a").Obj(), ready(2)}},
+			want: summary{Delete: []string{"g-1:RollingUpdate"}, Surge: []string{"g-2"}},
 		},
 		"partition keeps lower ordinals, and recreates them at the current revision": {
 			in: Input{Replicas: 3, UpdateRevision: "b", CurrentRevision: "a", MaxUnavailable: 3, Partition: 2,

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -146,6 +147,54 @@ var _ = Describe("migration", Ordered, func() {
 			g.Expect(groupOf(ctx, g, c, ns).Status.LastMigration).To(SatisfyAll(
 				Not(BeNil()), HaveField("Reason", peapodv1alpha1.MigrationDrain), HaveField("From", node)))
 		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+	})
+
+	It("rolls a template change out make-before-break with maxSurge 1: the Ready members never fewer than replicas", func(ctx context.Context) {
+		ns := newGroup(ctx, "surge-")
+		members := watchMemberPods(ctx, tc, ns, utils.MemberWatchOptions{})
+		before := map[string]types.UID{}
+		for _, pod := range memberPods(ctx, Default, tc, ns) {
+			before[pod.Labels[peapodv1alpha1.OrdinalLabel]] = pod.UID
+		}
+		started := time.Now()
+		Eventually(func() error {
+			group := groupOf(ctx, Default, c, ns)
+			group.Spec.UpdateStrategy = &peapodv1alpha1.UpdateStrategy{RollingUpdate: &peapodv1alpha1.RollingUpdate{
+				MaxSurge: ptr.To(intstr.FromInt32(1))}}
+			group.Spec.Template.Spec.Containers[0].Env = append(group.Spec.Template.Spec.Containers[0].Env,
+				corev1.EnvVar{Name: "RELEASE", Value: "2"})
+			return c.Update(ctx, group)
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(func(g Gomega) {
+			group := groupOf(ctx, g, c, ns)
+			g.Expect(group.Status.ObservedGeneration).To(Equal(group.Generation))
+			g.Expect(group.Status.UpdatedReplicas).To(BeNumerically("==", replicas))
+			g.Expect(group.Status.ReadyReplicas).To(BeNumerically("==", replicas))
+			g.Expect(group.Status.CurrentRevision).To(Equal(group.Status.UpdateRevision))
+			g.Expect(memberPods(ctx, g, tc, ns)).To(HaveLen(replicas))
+		}).WithContext(ctx).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+		took := time.Since(started)
+		AddReportEntry("rolling update of 3 members with maxSurge 1", took.Round(100*time.Millisecond).String())
+
+		Expect(members.LowestReadyMembers("web", replicas)).To(BeNumerically("==", replicas), "a member had no Ready Pod during the update")
+		for _, pod := range memberPods(ctx, Default, tc, ns) {
+			Expect(pod.UID).NotTo(Equal(before[pod.Labels[peapodv1alpha1.OrdinalLabel]]), "%s was not replaced", pod.Name)
+			ordinal, _ := desired.OrdinalOf(pod.Labels)
+			Expect(pod.Spec.Hostname).To(Equal(desired.MemberName("web", ordinal)), "the member keeps its DNS name")
+		}
+		var migrations peapodv1alpha1.PodMigrationList
+		Expect(c.List(ctx, &migrations, client.InNamespace(ns))).To(Succeed())
+		updates := 0
+		for _, m := range migrations.Items {
+			if m.Status.Reason == peapodv1alpha1.MigrationUpdate {
+				updates++
+				Expect(m.Status.Phase).To(Equal(peapodv1alpha1.MigrationSucceeded), "%s: %s", m.Name, m.Status.Message)
+				Expect(m.Status.Mode).To(Equal(peapodv1alpha1.MakeBeforeBreak))
+			}
+		}
+		Expect(updates).To(Equal(replicas), "one make-before-break move per member")
+		GinkgoWriter.Printf("maxSurge 1 rolled %d members in %s, the fewest Ready members at once %d\n", replicas,
+			took.Round(100*time.Millisecond), members.LowestReadyMembers("web", replicas))
 	})
 
 	It("moves a member to the node a PodMigration names, and says when each step happened", func(ctx context.Context) {
