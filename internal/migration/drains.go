@@ -79,7 +79,8 @@ func prune(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigration
 }
 
 // recordOf is a PodMigration peapod starts itself, for a reason, owned by the group.
-func recordOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string, reason peapodv1alpha1.MigrationReason) *peapodv1alpha1.PodMigration {
+func recordOf(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string,
+	reason peapodv1alpha1.MigrationReason) *peapodv1alpha1.PodMigration {
 	return &peapodv1alpha1.PodMigration{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,

@@ -44,7 +44,7 @@ type Input struct {
 	// them); Migrating are the members some active migration moves, and why (migration.Moving).
 	MaxSurge  int
 	Migrating map[int]peapodv1alpha1.MigrationReason
-	Now  time.Time
+	Now       time.Time
 }
 
 // evictionGrace is how long a member on a node with a NoExecute taint it does not tolerate is left to Kubernetes'
