@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -13,10 +15,12 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/plan"
 	"github.com/peapod-io/peapod/internal/status"
 )
 
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=volumeattachments,verbs=list
 
 // ensureClaims makes sure member ordinal's claims exist before a Pod of it is created, so the Pod never waits on
 // a claim nobody makes. A claim of that name is used when it is the group's: controlled by it, or with the group's
@@ -69,6 +73,9 @@ func (w *reconcileWork) syncClaims(ctx context.Context, pods []*corev1.Pod) erro
 			occupied[ordinal] = true
 		}
 	}
+	if err := w.reportVolumeWaits(ctx, pods, list.Items); err != nil {
+		return err
+	}
 	var errs []error
 	for i := range list.Items {
 		claim := &list.Items[i]
@@ -91,6 +98,32 @@ func (w *reconcileWork) syncClaims(ctx context.Context, pods []*corev1.Pod) erro
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reportVolumeWaits says, on the Degraded condition, which members wait for a volume and why. VolumeAttachments
+// are not watched: they are read, live, only when a member waits on its node with its claims bound.
+func (w *reconcileWork) reportVolumeWaits(ctx context.Context, pods []*corev1.Pod, claims []corev1.PersistentVolumeClaim) error {
+	byName := make(map[string]*corev1.PersistentVolumeClaim, len(claims))
+	for i := range claims {
+		if desired.ClaimOf(&claims[i], w.group) != desired.Foreign {
+			byName[claims[i].Name] = &claims[i]
+		}
+	}
+	byOrdinal, _ := plan.Members(pods)
+	members := make([]*corev1.Pod, 0, len(byOrdinal))
+	for ordinal, pod := range byOrdinal {
+		if ordinal < desired.Replicas(w.group) {
+			members = append(members, pod)
+		}
+	}
+	var attachments storagev1.VolumeAttachmentList
+	if slices.ContainsFunc(members, status.NeedsAttachments) {
+		if err := w.r.APIReader.List(ctx, &attachments); err != nil {
+			return fmt.Errorf("listing VolumeAttachments: %w", err)
+		}
+	}
+	w.problems = append(w.problems, status.VolumeProblems(status.VolumeWaits(members, byName, attachments.Items))...)
+	return nil
 }
 
 // setClaimOwner gives a claim the group as its controller, or takes it away, over the claim as it was read.

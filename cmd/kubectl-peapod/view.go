@@ -29,7 +29,8 @@ type groupView struct {
 	Group      *peapodv1alpha1.PodGroup
 	Pods       []*corev1.Pod
 	Migrations []*peapodv1alpha1.PodMigration
-	Now        time.Time
+	claimsView
+	Now time.Time
 }
 
 // memberRow is one line of the members table.
@@ -52,6 +53,9 @@ func writeStatus(w io.Writer, v groupView) error {
 		return err
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writeClaims(w, v.claimsView); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", lastMigration(v.Group, v.Now))
@@ -218,6 +222,9 @@ func lastMigration(g *peapodv1alpha1.PodGroup, now time.Time) string {
 		s += ", Ready after " + elapsed(r.ReadyTime.Sub(r.StartTime.Time))
 	} else {
 		s += ", not Ready yet"
+	}
+	if r.Downtime != nil {
+		s += ", down " + elapsed(r.Downtime.Duration) + " (stopped to move its claims)"
 	}
 	if r.Migration != "" {
 		s += " (podmigration " + r.Migration + ")"

@@ -225,6 +225,12 @@ func TestLastMigration(t *testing.T) {
 				Migration: "web-0-abcde", StartTime: start},
 			want: "last migration: member web-0 (Requested) a → ?, 90s ago, not Ready yet (podmigration web-0-abcde)",
 		},
+		"a stop-then-start drain: the downtime": {
+			record: &peapodv1alpha1.MigrationRecord{Member: 1, Reason: peapodv1alpha1.MigrationDrain, From: "a", To: "b",
+				Migration: "web-1-drain-1234", StartTime: start, ReadyTime: ptr.To(metav1.NewTime(start.Add(4100 * time.Millisecond))),
+				Downtime: &metav1.Duration{Duration: 4100 * time.Millisecond}},
+			want: "last migration: member web-1 (Drain) a → b, 90s ago, Ready after 4.1s, down 4.1s (stopped to move its claims) (podmigration web-1-drain-1234)",
+		},
 		"drain that took minutes": {
 			record: &peapodv1alpha1.MigrationRecord{Member: 2, Reason: peapodv1alpha1.MigrationDrain, From: "a", To: "c",
 				StartTime: metav1.NewTime(now.Add(-3 * time.Hour)), ReadyTime: ptr.To(metav1.NewTime(now.Add(-3*time.Hour + 125*time.Second)))},

@@ -74,3 +74,14 @@ func claimVolumes(g *peapodv1alpha1.PodGroup, ordinal int) []corev1.Volume {
 	}
 	return volumes
 }
+
+// PodClaims names the claims a Pod mounts.
+func PodClaims(pod *corev1.Pod) []string {
+	var names []string
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			names = append(names, v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+	return names
+}

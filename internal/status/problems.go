@@ -21,7 +21,7 @@ const (
 )
 
 var urgency = []string{ReasonInvalidMember, ReasonReconcileError, ReasonNameConflict, ReasonFailoverPaused,
-	ReasonAwaitingFencing, ReasonFailoverCapped, ReasonWaitingForCapacity}
+	ReasonAwaitingFencing, ReasonFailoverCapped, ReasonWaitingForVolume, ReasonWaitingForCapacity}
 
 // Problem is one reason a group is Degraded, with a message that names the objects and what to do.
 type Problem struct {
