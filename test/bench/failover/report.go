@@ -13,6 +13,7 @@ import (
 const (
 	unfencedGoal = 20 * time.Second // node death -> replacement Ready, p99, at nodeFailure.after 20s
 	fencedGoal   = 2 * time.Second  // out-of-service taint -> replacement Ready, p99
+	claimsGoal   = 5 * time.Second  // out-of-service taint -> replacement Ready with its volume, p99
 )
 
 // outcome is one workload's losses on one kind of kill.
@@ -61,8 +62,8 @@ func printReport(o options, losses []loss, strays int) {
 	window := strings.TrimSuffix(o.window.String(), "0s")
 	fmt.Println()
 	fmt.Printf("Failover on %d kwok nodes at Kubernetes' default node timings (NotReady 40-50 s after the last heartbeat,\n"+
-		"pods evicted 300 s later); 4 workloads of %d pods, one pod per node; %d kills, one every %s.\n",
-		o.nodes, o.replicas, o.kills, o.interval)
+		"pods evicted 300 s later); %d workloads of %d pods, one pod per node; %d kills, one every %s.\n",
+		o.nodes, len(workloads), o.replicas, o.kills, o.interval)
 
 	fmt.Printf("\nA. Node silent, no fencing signal (kills %s): node death -> replacement Ready\n", killNumbers(o.kills, false))
 	fmt.Printf("  %-28s %8s %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "goal / note")
@@ -74,7 +75,7 @@ func printReport(o options, losses []loss, strays int) {
 	if len(silent[fencedGroup].sinceDeath) > 0 {
 		silentNotes[fencedGroup] = "UNEXPECTED: replaced without the taint"
 	}
-	for _, w := range workloads {
+	for _, w := range plainWorkloads {
 		r := silent[w]
 		fmt.Printf("  %-28s %8s %s   %s\n", titles[w], r.replaced(), stats(r.sinceDeath), r.note(silentNotes[w], window))
 	}
@@ -88,13 +89,42 @@ func printReport(o options, losses []loss, strays int) {
 	fencedNotes := map[string]string{
 		fencedGroup: goal("taint -> Ready p99", fenced[fencedGroup], fenced[fencedGroup].sinceFencing, fencedGoal),
 	}
-	for _, w := range workloads {
+	for _, w := range plainWorkloads {
 		r := fenced[w]
 		fmt.Printf("  %-28s %8s %s   %s   %s\n", titles[w], r.replaced(), stats(r.sinceFencing), stats(r.sinceDeath),
 			r.note(fencedNotes[w], window))
 	}
 	fmt.Printf("  p50 ratios, node death -> Ready: Deployment / PodGroup Required %s, StatefulSet / PodGroup Required %s\n",
 		ratio(fenced[deployment], fenced[fencedGroup]), ratio(fenced[statefulSet], fenced[fencedGroup]))
+
+	fmt.Printf("\nC. With a ReadWriteOnce claim per pod (zonal volumes, attached by Kubernetes' attach/detach controller)\n")
+	fmt.Printf("  silent node (kills %s): node death -> replacement Ready\n", killNumbers(o.kills, false))
+	fmt.Printf("  %-28s %8s %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "note")
+	claimsSilentNotes := map[string]string{
+		claimsGroup:       "by design: its volume stays attached to the dead node until it is fenced",
+		claimsStatefulSet: "needs a human to force-delete the pod",
+	}
+	if len(silent[claimsGroup].sinceDeath) > 0 {
+		claimsSilentNotes[claimsGroup] = "UNEXPECTED: replaced without the taint"
+	}
+	for _, w := range claimWorkloads {
+		r := silent[w]
+		fmt.Printf("  %-28s %8s %s   %s\n", titles[w], r.replaced(), stats(r.sinceDeath), r.note(claimsSilentNotes[w], window))
+	}
+	fmt.Printf("  out-of-service taint %s after the kill (kills %s)\n", o.fenceAfter, killNumbers(o.kills, true))
+	fmt.Printf("  %-28s %8s %-26s   %s\n", "", "", "  taint -> replacement Ready", "  node death -> replacement Ready")
+	fmt.Printf("  %-28s %8s %8s %8s %8s   %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "p50", "p99", "max",
+		"goal / note")
+	claimsNotes := map[string]string{
+		claimsGroup: goal("taint -> Ready p99", fenced[claimsGroup], fenced[claimsGroup].sinceFencing, claimsGoal),
+	}
+	for _, w := range claimWorkloads {
+		r := fenced[w]
+		fmt.Printf("  %-28s %8s %s   %s   %s\n", titles[w], r.replaced(), stats(r.sinceFencing), stats(r.sinceDeath),
+			r.note(claimsNotes[w], window))
+	}
+	fmt.Printf("  p50 ratio, node death -> Ready: StatefulSet / PodGroup, RWO claims %s\n",
+		ratio(fenced[claimsStatefulSet], fenced[claimsGroup]))
 
 	fmt.Print(`
 How to read it:
@@ -110,6 +140,10 @@ How to read it:
   replacement was deleted on a live node and another one followed, which is what is timed; the taint-eviction
   controller deletes by name, and evicting the old member it can hit the new one of the same name.
 - p50 and p99 are nearest-rank over the replaced pods: with fewer than 100, p99 is the max.
+- In C a replacement is Ready only once its volume is attached to its node: Kubernetes' attach/detach controller
+  detaches a volume from a node that died only after the out-of-service taint (or its 6-minute
+  maxWaitForUnmountDuration), and the simulated kubelet starts a pod only once its volumes are attached. The
+  replacement stays in the volume's zone.
 `)
 	if strays > 0 {
 		fmt.Printf("- %d pods became Ready after the first kill without replacing a lost one: the figures may be off.\n", strays)
