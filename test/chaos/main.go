@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 type options struct {
@@ -158,11 +159,20 @@ func run(ctx context.Context, o options) (violations int, err error) {
 		return 0, err
 	}
 	defer w.stop()
+	attachments, err := utils.WatchAttachments(ctx, c.Clientset)
+	if err != nil {
+		return 0, err
+	}
+	defer attachments.Stop()
 	if err := createGroups(ctx, c, groups, o); err != nil {
 		return 0, err
 	}
 	if _, missing, err := w.waitConverged(ctx, c, o.convergeTimeout); err != nil || len(missing) > 0 {
 		return 0, fmt.Errorf("the groups never came up: %v %w", missing, err)
+	}
+	claims, err := recordClaims(ctx, c, groups)
+	if err != nil {
+		return 0, err
 	}
 	logf("%d PodGroups up, %d members; %d rounds, seed %d", len(groups), members(groups), o.rounds, o.seed)
 
@@ -172,6 +182,10 @@ func run(ctx context.Context, o options) (violations int, err error) {
 	// The report reads the audit log and the Events; after Ctrl-C it still gets a few seconds for them.
 	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	rep.multiAttached = attachments.Violations()
+	if rep.lostClaims, err = lostClaims(readCtx, c, groups, claims); err != nil {
+		return 0, fmt.Errorf("reading the claims at the end: %w", err)
+	}
 	rep.print(readCtx, c, audit)
 	if runErr != nil {
 		return rep.violations(), fmt.Errorf("after %d of %d rounds: %w", len(camp.rounds), o.rounds, runErr)

@@ -32,6 +32,9 @@ type report struct {
 	byKubernetes, stoppedByKubelet []violation
 	notes                          []string
 	retired, unserved              int
+	// multiAttached (d) are the moments a volume had VolumeAttachments on two nodes; lostClaims (e) the claims of
+	// the groups with claims not as first bound, or not mounted by their member, at the end.
+	multiAttached, lostClaims []string
 }
 
 func newReport(o options, f *campaign, w *watcher, a *audit, wall time.Duration) *report {
@@ -69,7 +72,7 @@ func (r *report) attribute(found []violation, a *audit) {
 	}
 }
 
-func (r *report) violations() int { return len(r.found) }
+func (r *report) violations() int { return len(r.found) + len(r.multiAttached) + len(r.lostClaims) }
 
 func (r *report) count(invariant string, in func(violation) bool) (n int) {
 	for _, v := range r.found {
@@ -83,9 +86,9 @@ func (r *report) count(invariant string, in func(violation) bool) (n int) {
 func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	t := r.o.timings()
 	fmt.Printf("\nChaos campaign: %d of %d rounds, seed %d, wall time %s; %d kwok nodes in 3 zones, node Lease %s, "+
-		"NotReady after %s;\n%d PodGroups (%d members; fencing Required and None alternately), nodeFailure.after %s, "+
-		"drain Migrate, spread Node.\n\n", len(r.f.rounds), r.o.rounds, r.o.seed, r.wall.Round(time.Second), r.o.nodes,
-		t.NodeLeaseDuration, t.NodeMonitorGracePeriod, len(r.f.groups), members(r.f.groups), r.o.after())
+		"NotReady after %s;\n%d PodGroups (%d members; fencing Required and None alternately, every fourth with a "+
+		"ReadWriteOnce claim per member), nodeFailure.after %s, drain Migrate, spread Node.\n\n",
+		len(r.f.rounds), r.o.rounds, r.o.seed, r.wall.Round(time.Second), r.o.nodes, t.NodeLeaseDuration, t.NodeMonitorGracePeriod, len(r.f.groups), members(r.f.groups), r.o.after())
 
 	fmt.Printf("%-42s %6s %4s %4s %5s   %-26s   %-26s\n", "", "", "", "", "", "converged, from fault start", "converged, from fault end")
 	fmt.Printf("%-42s %6s %4s %4s %5s   %8s %8s %8s   %8s %8s %8s\n", "fault", "rounds", "(a)", "(b)", "lost",
@@ -112,6 +115,11 @@ func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	fmt.Printf("  (b) %-78s %d\n", invariantTitles[invariantDeletion]+":", r.count(invariantDeletion, all))
 	fmt.Printf("  (c) %-78s %d rounds\n", invariantTitles[invariantConverged]+fmt.Sprintf(" (%s)", r.o.convergeTimeout)+":",
 		unconvergedRounds)
+	fmt.Printf("  (d) %-78s %d\n", "a ReadWriteOnce volume attached to two nodes at once (VolumeAttachments):", len(r.multiAttached))
+	fmt.Printf("  (e) %-78s %d\n", "a member's claim lost: recreated, rebound, or not mounted by its Pod at the end:", len(r.lostClaims))
+	for _, v := range slices.Concat(tail(r.multiAttached, described), tail(r.lostClaims, described)) {
+		fmt.Printf("  - %s\n", v)
+	}
 	fmt.Printf("members lost (not converged at the end of their round): %d\n", lost)
 	fmt.Printf("healthy members deleted (Ready, on a node the round did not fault): %d\n", r.count(invariantDeletion, healthy))
 	fmt.Printf("time to converge after the fault ended, all rounds: %s\n", r.quantiles(r.f.rounds))

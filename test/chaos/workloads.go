@@ -19,19 +19,30 @@ const chaosNamespace = "chaos"
 type group struct {
 	name     string
 	replicas int
-	fenced   bool
+	// fenced says the group waits for fencing: its spec says Required, or its members have claims.
+	fenced bool
+	// claims says every member has a ReadWriteOnce claim (spec fencing None, which such a group overrides).
+	claims bool
 }
 
-// newGroups alternates fencing Required and None, with 3, 4 and 5 members in turn.
+// claimTemplate names the claim of the groups with claims.
+const claimTemplate = "data"
+
+// newGroups alternates fencing Required and None, with 3, 4 and 5 members in turn; every fourth group has a
+// ReadWriteOnce claim per member instead of fencing Required.
 func newGroups(o options) []group {
 	groups := make([]group, o.groups)
 	for i := range groups {
-		fenced := i%2 == 0
-		prefix := "unfenced"
-		if fenced {
-			prefix = "fenced"
+		g := group{replicas: 3 + i%3, fenced: i%2 == 0, claims: i%4 == 3}
+		switch {
+		case g.claims:
+			g.name, g.fenced = fmt.Sprintf("claims-%d", i), true
+		case g.fenced:
+			g.name = fmt.Sprintf("fenced-%d", i)
+		default:
+			g.name = fmt.Sprintf("unfenced-%d", i)
 		}
-		groups[i] = group{name: fmt.Sprintf("%s-%d", prefix, i), replicas: 3 + i%3, fenced: fenced}
+		groups[i] = g
 	}
 	return groups
 }
@@ -53,10 +64,14 @@ func createGroups(ctx context.Context, c *cluster.Cluster, groups []group, o opt
 	creator := utils.NewClient(c.Config)
 	for _, g := range groups {
 		fencing := peapodv1alpha1.FencingNone
-		if g.fenced {
+		if g.fenced && !g.claims {
 			fencing = peapodv1alpha1.FencingRequired
 		}
-		obj := pt.MakePodGroup(g.name, chaosNamespace).Replicas(int32(g.replicas)).Spread(peapodv1alpha1.SpreadNode).Obj()
+		builder := pt.MakePodGroup(g.name, chaosNamespace).Replicas(int32(g.replicas)).Spread(peapodv1alpha1.SpreadNode)
+		if g.claims {
+			builder = builder.Claim(claimTemplate, "1Gi")
+		}
+		obj := builder.Obj()
 		obj.Spec.Migration = &peapodv1alpha1.MigrationPolicy{
 			NodeFailure: &peapodv1alpha1.NodeFailurePolicy{After: &metav1.Duration{Duration: o.after()}, Fencing: fencing},
 			Drain:       peapodv1alpha1.DrainMigrate,

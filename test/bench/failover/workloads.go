@@ -27,10 +27,10 @@ const (
 // The workloads, named as their objects are: four without volumes, and two whose pods each have a
 // ReadWriteOnce claim of their own (the simulated cluster's zonal storage).
 const (
-	unfencedGroup      = "podgroup-unfenced"
-	fencedGroup        = "podgroup-fenced"
-	deployment         = "deployment"
-	statefulSet        = "statefulset"
+	unfencedGroup     = "podgroup-unfenced"
+	fencedGroup       = "podgroup-fenced"
+	deployment        = "deployment"
+	statefulSet       = "statefulset"
 	claimsGroup       = "podgroup-claims"
 	claimsStatefulSet = "statefulset-claims"
 	claimTemplate     = "data"
