@@ -51,19 +51,25 @@ func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigratio
 			if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(g) {
 				continue
 			}
-			name := DrainName(g.Name, ordinal, pod.UID)
-			if old, ok := byName[name]; ok {
-				if !old.Active() {
-					work.Clear = append(work.Clear, old)
-					cleared[name] = true
-				}
-				continue
-			}
-			work.Start = append(work.Start, recordOf(g, pod, name, peapodv1alpha1.MigrationDrain))
+			work.startOrClear(g, pod, DrainName(g.Name, ordinal, pod.UID), peapodv1alpha1.MigrationDrain, byName, cleared)
 		}
 	}
 	work.Prune = prune(g, migrations, peapodv1alpha1.MigrationDrain, cleared)
 	return work
+}
+
+// startOrClear starts a record of that name for the Pod, unless one exists: a finished one is cleared (the
+// move starts on the next reconcile), an active one left alone.
+func (work *DrainWork) startOrClear(g *peapodv1alpha1.PodGroup, pod *corev1.Pod, name string, reason peapodv1alpha1.MigrationReason,
+	byName map[string]*peapodv1alpha1.PodMigration, cleared map[string]bool) {
+	if old, ok := byName[name]; ok {
+		if !old.Active() {
+			work.Clear = append(work.Clear, old)
+			cleared[name] = true
+		}
+		return
+	}
+	work.Start = append(work.Start, recordOf(g, pod, name, reason))
 }
 
 // prune picks the oldest finished records of one reason peapod created, beyond KeptDrainRecords, but those cleared.

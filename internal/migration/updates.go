@@ -23,15 +23,7 @@ func Updates(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigrati
 		if !ok {
 			continue
 		}
-		name := UpdateName(g.Name, ordinal, pod.UID)
-		if old, exists := byName[name]; exists {
-			if !old.Active() {
-				work.Clear = append(work.Clear, old)
-				cleared[name] = true
-			}
-			continue
-		}
-		work.Start = append(work.Start, recordOf(g, pod, name, peapodv1alpha1.MigrationUpdate))
+		work.startOrClear(g, pod, UpdateName(g.Name, ordinal, pod.UID), peapodv1alpha1.MigrationUpdate, byName, cleared)
 	}
 	work.Prune = prune(g, migrations, peapodv1alpha1.MigrationUpdate, cleared)
 	return work

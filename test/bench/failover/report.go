@@ -83,17 +83,9 @@ func printReport(o options, losses []loss, strays int) {
 		ratio(silent[deployment], silent[unfencedGroup]), ratio(silent[statefulSet], silent[unfencedGroup]))
 
 	fmt.Printf("\nB. Out-of-service taint %s after the kill (kills %s)\n", o.fenceAfter, killNumbers(o.kills, true))
-	fmt.Printf("  %-28s %8s %-26s   %s\n", "", "", "  taint -> replacement Ready", "  node death -> replacement Ready")
-	fmt.Printf("  %-28s %8s %8s %8s %8s   %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "p50", "p99", "max",
-		"goal / note")
-	fencedNotes := map[string]string{
+	printFenced(plainWorkloads, fenced, map[string]string{
 		fencedGroup: goal("taint -> Ready p99", fenced[fencedGroup], fenced[fencedGroup].sinceFencing, fencedGoal),
-	}
-	for _, w := range plainWorkloads {
-		r := fenced[w]
-		fmt.Printf("  %-28s %8s %s   %s   %s\n", titles[w], r.replaced(), stats(r.sinceFencing), stats(r.sinceDeath),
-			r.note(fencedNotes[w], window))
-	}
+	}, window)
 	fmt.Printf("  p50 ratios, node death -> Ready: Deployment / PodGroup Required %s, StatefulSet / PodGroup Required %s\n",
 		ratio(fenced[deployment], fenced[fencedGroup]), ratio(fenced[statefulSet], fenced[fencedGroup]))
 
@@ -112,17 +104,9 @@ func printReport(o options, losses []loss, strays int) {
 		fmt.Printf("  %-28s %8s %s   %s\n", titles[w], r.replaced(), stats(r.sinceDeath), r.note(claimsSilentNotes[w], window))
 	}
 	fmt.Printf("  out-of-service taint %s after the kill (kills %s)\n", o.fenceAfter, killNumbers(o.kills, true))
-	fmt.Printf("  %-28s %8s %-26s   %s\n", "", "", "  taint -> replacement Ready", "  node death -> replacement Ready")
-	fmt.Printf("  %-28s %8s %8s %8s %8s   %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "p50", "p99", "max",
-		"goal / note")
-	claimsNotes := map[string]string{
+	printFenced(claimWorkloads, fenced, map[string]string{
 		claimsGroup: goal("taint -> Ready p99", fenced[claimsGroup], fenced[claimsGroup].sinceFencing, claimsGoal),
-	}
-	for _, w := range claimWorkloads {
-		r := fenced[w]
-		fmt.Printf("  %-28s %8s %s   %s   %s\n", titles[w], r.replaced(), stats(r.sinceFencing), stats(r.sinceDeath),
-			r.note(claimsNotes[w], window))
-	}
+	}, window)
 	fmt.Printf("  p50 ratio, node death -> Ready: StatefulSet / PodGroup, RWO claims %s\n",
 		ratio(fenced[claimsStatefulSet], fenced[claimsGroup]))
 
@@ -147,6 +131,18 @@ How to read it:
 `)
 	if strays > 0 {
 		fmt.Printf("- %d pods became Ready after the first kill without replacing a lost one: the figures may be off.\n", strays)
+	}
+}
+
+// printFenced prints the rows of fenced kills: taint -> Ready and node death -> Ready, with each row's note.
+func printFenced(rows []string, fenced map[string]*outcome, notes map[string]string, window string) {
+	fmt.Printf("  %-28s %8s %-26s   %s\n", "", "", "  taint -> replacement Ready", "  node death -> replacement Ready")
+	fmt.Printf("  %-28s %8s %8s %8s %8s   %8s %8s %8s   %s\n", "workload", "replaced", "p50", "p99", "max", "p50", "p99", "max",
+		"goal / note")
+	for _, w := range rows {
+		r := fenced[w]
+		fmt.Printf("  %-28s %8s %s   %s   %s\n", titles[w], r.replaced(), stats(r.sinceFencing), stats(r.sinceDeath),
+			r.note(notes[w], window))
 	}
 }
 
