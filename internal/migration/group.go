@@ -58,6 +58,8 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 			MovedBy: claims.MovedBy(m, g.Pods), Running: running, MaxRunning: desired.MaxConcurrentMigrations(g.PodGroup),
 			Moving: moving, Now: g.Now,
 		})
+		// Read before the take: the controller's status write updates m in place.
+		wasRunning := m.Status.Phase == peapodv1alpha1.MigrationRunning
 		acted, err := take(m, step)
 		if err != nil {
 			errs = append(errs, err)
@@ -67,7 +69,8 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 		// source and create a second Pod beside the replacement. The plan waits for the migration's next event.
 		ended := step.Status.Phase == peapodv1alpha1.MigrationSucceeded || step.Status.Phase == peapodv1alpha1.MigrationFailed
 		wrote = wrote || acted || (ended && m.Active())
-		if acted && m.Status.Phase == peapodv1alpha1.MigrationPending {
+		if acted && !wasRunning {
+			// A move started in this pass counts against the caps of the next ones in it.
 			switch step.Action {
 			case StopSource:
 				moving[step.Ordinal] = true
