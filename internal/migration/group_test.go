@@ -63,4 +63,3 @@ func TestStepAllCapsTheMovesItStarts(t *testing.T) {
 		})
 	}
 }
-
