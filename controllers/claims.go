@@ -21,6 +21,7 @@ import (
 
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=volumeattachments,verbs=list
+// +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get
 
 // ensureClaims makes sure member ordinal's claims exist before a Pod of it is created, so the Pod never waits on
 // a claim nobody makes. A claim of that name is used when it is the group's: controlled by it, or with the group's
@@ -52,6 +53,33 @@ func (w *reconcileWork) ensureClaims(ctx context.Context, ordinal int) (ready bo
 		}
 	}
 	return ready, nil
+}
+
+// volumeTopology is where member ordinal's bound volumes may be used from: their PersistentVolumes' node
+// affinity, read live (PersistentVolumes are not cached) when a Pod of the member is created.
+func (w *reconcileWork) volumeTopology(ctx context.Context, ordinal int) ([]*corev1.NodeSelector, error) {
+	var out []*corev1.NodeSelector
+	for _, claim := range desired.MemberClaims(w.group, ordinal) {
+		var bound corev1.PersistentVolumeClaim
+		if err := w.r.Get(ctx, client.ObjectKeyFromObject(claim), &bound); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("reading claim %s: %w", claim.Name, err)
+		}
+		if bound.Spec.VolumeName == "" {
+			continue // the scheduler picks the volume's place with the Pod's
+		}
+		var pv corev1.PersistentVolume
+		if err := w.r.APIReader.Get(ctx, client.ObjectKey{Name: bound.Spec.VolumeName}, &pv); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("reading volume %s of claim %s: %w", bound.Spec.VolumeName, claim.Name, err)
+		}
+		if pv.Spec.NodeAffinity != nil && pv.Spec.NodeAffinity.Required != nil {
+			out = append(out, pv.Spec.NodeAffinity.Required)
+		}
+	}
+	return out, nil
 }
 
 // syncClaims keeps the group's existing claims as its retention policy says: the group as their controller when

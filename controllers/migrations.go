@@ -129,7 +129,12 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	if step.AvoidSource {
 		avoid = slices.Concat(avoid, []string{step.Status.SourceNode})
 	}
+	topology, err := w.volumeTopology(ctx, step.Ordinal)
+	if err != nil {
+		return err
+	}
 	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m, avoid)
+	desired.FollowVolumes(pod, topology)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)

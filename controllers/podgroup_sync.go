@@ -309,8 +309,13 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 	if err != nil {
 		return err
 	}
+	topology, err := w.volumeTopology(ctx, c.Ordinal)
+	if err != nil {
+		return err
+	}
 	pod := desired.MemberPod(w.group, shape, c.Ordinal)
 	desired.AvoidNodes(pod, w.avoidNodes)
+	desired.FollowVolumes(pod, topology)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)

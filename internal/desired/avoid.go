@@ -65,3 +65,41 @@ func requireFields(pod *corev1.Pod, reqs []corev1.NodeSelectorRequirement) {
 		required.NodeSelectorTerms[i].MatchFields = append(required.NodeSelectorTerms[i].MatchFields, reqs...)
 	}
 }
+
+// FollowVolumes requires a Pod on the nodes its bound volumes may be used from (their PersistentVolumes' node
+// affinity), as the scheduler would anyway. Said in the Pod's own node affinity it also narrows the nodes its
+// topology spread counts (nodeAffinityPolicy Honor): a member whose zonal volume leaves one node of the zone free
+// is otherwise held Pending by members on nodes of other zones it can never use. Terms are ORed and requirements
+// within a term ANDed, so the Pod's terms and each volume's are crossed.
+func FollowVolumes(pod *corev1.Pod, volumes []*corev1.NodeSelector) {
+	for _, v := range volumes {
+		if v == nil || len(v.NodeSelectorTerms) == 0 {
+			continue
+		}
+		if pod.Spec.Affinity == nil {
+			pod.Spec.Affinity = &corev1.Affinity{}
+		}
+		if pod.Spec.Affinity.NodeAffinity == nil {
+			pod.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{}
+		}
+		na := pod.Spec.Affinity.NodeAffinity
+		if na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+			na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{}
+		}
+		required := na.RequiredDuringSchedulingIgnoredDuringExecution
+		podTerms := required.NodeSelectorTerms
+		if len(podTerms) == 0 {
+			podTerms = []corev1.NodeSelectorTerm{{}}
+		}
+		crossed := make([]corev1.NodeSelectorTerm, 0, len(podTerms)*len(v.NodeSelectorTerms))
+		for _, p := range podTerms {
+			for _, t := range v.NodeSelectorTerms {
+				crossed = append(crossed, corev1.NodeSelectorTerm{
+					MatchExpressions: slices.Concat(p.MatchExpressions, t.MatchExpressions),
+					MatchFields:      slices.Concat(p.MatchFields, t.MatchFields),
+				})
+			}
+		}
+		required.NodeSelectorTerms = crossed
+	}
+}

@@ -48,3 +48,30 @@ func TestAvoidNodes(t *testing.T) {
 		})
 	}
 }
+
+func TestFollowVolumes(t *testing.T) {
+	zone := func(zones ...string) *corev1.NodeSelector {
+		return &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: zones}}}}}
+	}
+	pod := &corev1.Pod{}
+	AvoidNodes(pod, []string{"dead"})
+	FollowVolumes(pod, []*corev1.NodeSelector{zone("a"), nil})
+	terms := pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) != 1 || len(terms[0].MatchFields) != 1 || len(terms[0].MatchExpressions) != 1 ||
+		terms[0].MatchExpressions[0].Values[0] != "a" || terms[0].MatchFields[0].Values[0] != "dead" {
+		t.Fatalf("terms %+v, want one: zone a and not node dead", terms)
+	}
+
+	two := &corev1.NodeSelector{NodeSelectorTerms: append(zone("a").NodeSelectorTerms, zone("b").NodeSelectorTerms...)}
+	FollowVolumes(pod, []*corev1.NodeSelector{two})
+	terms = pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) != 2 || len(terms[1].MatchExpressions) != 2 || len(terms[1].MatchFields) != 1 {
+		t.Fatalf("terms %+v, want the pod's term crossed with both of the volume's", terms)
+	}
+	none := &corev1.Pod{}
+	FollowVolumes(none, nil)
+	if none.Spec.Affinity != nil {
+		t.Errorf("no volumes: affinity %+v, want none", none.Spec.Affinity)
+	}
+}

@@ -203,6 +203,46 @@ var _ = Describe("stateful members at default cluster timings", Ordered, func() 
 				ms(fenced, ready))
 		})
 
+	It("brings back a member spread over nodes whose volume's zone has one node left, which holds another member",
+		func(ctx context.Context) {
+			ns := newNamespace(ctx, "rwo-spread-")
+			// Three members spread over the four nodes of two zones: one zone holds two members, one per node. The
+			// replacement of one of them has one node left in its volume's zone, the other member's: the spread must
+			// count that zone's nodes only, not the free node of the other zone it can never use.
+			group := withFencing(pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadNode).
+				Claim("data", "1Gi").Obj(), peapodv1alpha1.FencingRequired)
+			group.Spec.Template.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelTopologyZone,
+						Operator: corev1.NodeSelectorOpIn, Values: []string{"zone-a", "zone-b"}}}}}}}}
+			createGroup(ctx, group)
+			byZone := map[string][]*corev1.Pod{}
+			for _, pod := range memberPods(ctx, Default, tc, ns) {
+				zone := zoneOf(ctx, pod.Spec.NodeName)
+				byZone[zone] = append(byZone[zone], pod)
+			}
+			var old *corev1.Pod
+			for _, pods := range byZone {
+				if len(pods) == 2 {
+					old = pods[0]
+				}
+			}
+			Expect(old).NotTo(BeNil(), "no zone holds two members: %v", byZone)
+			ordinal, _ := desired.OrdinalOf(old.Labels)
+			zone := zoneOf(ctx, old.Spec.NodeName)
+			claim := claimOf(ctx, ns, ordinal)
+
+			failNode(ctx, old.Spec.NodeName)
+			fenced := time.Now()
+			Expect(utils.Fence(ctx, tc.Clientset, old.Spec.NodeName)).To(Succeed())
+			now := backElsewhere(ctx, ns, old, zone, 30*time.Second)
+			sameClaim(ctx, ns, claim)
+			Expect(attachments.Violations()).To(BeEmpty())
+			AddReportEntry("RWO member spread over nodes, one node left in its volume's zone: taint -> replacement Ready",
+				ms(fenced, time.Now()))
+			GinkgoWriter.Printf("%s back on %s beside another member, zone %s\n", old.Name, now.Spec.NodeName, zone)
+		})
+
 	It("leaves a member with a ReadWriteOnce claim on its silent node when fencing is None, until the node is out of service",
 		func(ctx context.Context) {
 			ns := newNamespace(ctx, "rwo-unfenced-")
