@@ -32,7 +32,7 @@ func TestStepAllCapsTheMovesItStarts(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			pods := []*corev1.Pod{member(0, "a"), member(1, "a"), member(2, "b")}
-			var migrations []*peapodv1alpha1.PodMigration
+			migrations := make([]*peapodv1alpha1.PodMigration, 0, 2)
 			for _, pod := range pods[:2] {
 				pod.UID = types.UID("uid-" + pod.Name)
 				m := recordOf(tc.group, pod, DrainName("g", 0, pod.UID)+pod.Name, peapodv1alpha1.MigrationDrain)

@@ -88,7 +88,8 @@ func (r *report) print(ctx context.Context, c *cluster.Cluster, a *audit) {
 	fmt.Printf("\nChaos campaign: %d of %d rounds, seed %d, wall time %s; %d kwok nodes in 3 zones, node Lease %s, "+
 		"NotReady after %s;\n%d PodGroups (%d members; fencing Required and None alternately, every fourth with a "+
 		"ReadWriteOnce claim per member), nodeFailure.after %s, drain Migrate, spread Node.\n\n",
-		len(r.f.rounds), r.o.rounds, r.o.seed, r.wall.Round(time.Second), r.o.nodes, t.NodeLeaseDuration, t.NodeMonitorGracePeriod, len(r.f.groups), members(r.f.groups), r.o.after())
+		len(r.f.rounds), r.o.rounds, r.o.seed, r.wall.Round(time.Second), r.o.nodes, t.NodeLeaseDuration,
+		t.NodeMonitorGracePeriod, len(r.f.groups), members(r.f.groups), r.o.after())
 
 	fmt.Printf("%-42s %6s %4s %4s %5s   %-26s   %-26s\n", "", "", "", "", "", "converged, from fault start", "converged, from fault end")
 	fmt.Printf("%-42s %6s %4s %4s %5s   %8s %8s %8s   %8s %8s %8s\n", "fault", "rounds", "(a)", "(b)", "lost",
