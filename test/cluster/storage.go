@@ -75,7 +75,7 @@ func (c *Cluster) recordStorage(actor, verb, object, detail string) {
 	c.storage.mu.Lock()
 	c.storage.actions = append(c.storage.actions, a)
 	c.storage.mu.Unlock()
-	c.logf("storage: %s %s %s %s", actor, verb, object, detail)
+	// Not logged: a bench or campaign makes hundreds; StorageActions has them for a spec that fails.
 }
 
 // installStorage creates the CSIDriver and the default StorageClass.
