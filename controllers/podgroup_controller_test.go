@@ -11,6 +11,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -218,7 +219,10 @@ var _ = Describe("PodGroup reconciler", func() {
 
 	It("reports a group whose Pods the API server refuses, and keeps reconciling the others", func(ctx context.Context) {
 		bad := pt.MakePodGroup("bad", ns).Replicas(1).Obj()
-		bad.Spec.Template.Spec.RestartPolicy = "Sometimes"
+		// Not caught at admission yet (issue 11): a request above its limit.
+		bad.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
 		Expect(k8sClient.Create(ctx, bad)).To(Succeed())
 		Expect(k8sClient.Create(ctx, pt.MakePodGroup("good", ns).Replicas(1).Obj())).To(Succeed())
 
@@ -226,7 +230,7 @@ var _ = Describe("PodGroup reconciler", func() {
 			got := getGroup(ctx, g, "bad")
 			g.Expect(got.Status.Conditions).To(ContainElement(SatisfyAll(
 				HaveField("Type", "Degraded"), HaveField("Status", metav1.ConditionTrue),
-				HaveField("Message", ContainSubstring("spec.restartPolicy")))))
+				HaveField("Message", ContainSubstring("resources.requests")))))
 			g.Expect(got.Status.Conditions).To(ContainElement(SatisfyAll(HaveField("Type", "Stalled"), HaveField("Status", metav1.ConditionTrue))))
 			g.Expect(getGroup(ctx, g, "good").Status.AvailableReplicas).To(Equal(int32(1)))
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())

@@ -162,6 +162,42 @@ var _ = Describe("PodGroup admission", func() {
 		Entry("duplicate Service port names", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Service = &peapodv1alpha1.GroupService{Ports: []peapodv1alpha1.ServicePort{{Name: "http", Port: 80}, {Name: "http", Port: 81}}}
 		}, "spec.service.ports[1]"),
+		Entry("a restartPolicy other than Always", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		}, "spec.template.spec.restartPolicy: Unsupported value \"OnFailure\""),
+		Entry("a container without an image", func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.Containers[0].Image = "" },
+			"container app: image: Required value"),
+		Entry("an init container without an image", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: " "}}
+		}, "container init: image: Required value"),
+		Entry("a container name that is no DNS label", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.Containers[0].Name = "App_1"
+		}, `container name "App_1": must be a DNS label`),
+		Entry("a containerPort out of range", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 70000}}
+		}, "container app: ports: containerPort must be from 1 to 65535"),
+		Entry("a container port name longer than 15", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "metrics-endpoint-x", ContainerPort: 9090}}
+		}, "container app: ports:"),
+		Entry("a volumeMount of no volume", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "nothing", MountPath: "/data"}}
+		}, "container app: volumeMounts: a mount names no volume"),
+		Entry("activeDeadlineSeconds", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Spec.ActiveDeadlineSeconds = ptr.To[int64](600)
+		}, "spec.template.spec.activeDeadlineSeconds: Forbidden"),
+		Entry("a nodeName in the template", func(g *peapodv1alpha1.PodGroup) { g.Spec.Template.Spec.NodeName = "node-1" },
+			"spec.template.spec.nodeName: Forbidden"),
+		Entry("two Service ports with one number and protocol", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Service = &peapodv1alpha1.GroupService{Ports: []peapodv1alpha1.ServicePort{{Name: "http", Port: 80}, {Name: "web", Port: 80}}}
+		}, "spec.service.ports: two ports have one port number and protocol"),
+		Entry("a targetPort out of range", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Service = &peapodv1alpha1.GroupService{Ports: []peapodv1alpha1.ServicePort{{Name: "http", Port: 80,
+				TargetPort: ptr.To(intstr.FromInt32(70000))}}}
+		}, "spec.service.ports[0].targetPort"),
+		Entry("a targetPort that is no port name", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Service = &peapodv1alpha1.GroupService{Ports: []peapodv1alpha1.ServicePort{{Name: "http", Port: 80,
+				TargetPort: ptr.To(intstr.FromString("Web_Port"))}}}
+		}, "spec.service.ports[0].targetPort"),
 		Entry("an unknown spread", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Placement = &peapodv1alpha1.Placement{Spread: "Rack"}
 		}, "spec.placement.spread"),
@@ -170,6 +206,22 @@ var _ = Describe("PodGroup admission", func() {
 			g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{Drain: "Delete"}
 		}, "spec.migration.drain"),
 	)
+
+	It("accepts what a Deployment accepts: restartPolicy Always, one port number over two protocols, a named targetPort, "+
+		"mounts of a template volume and of a claim",
+		func(ctx context.Context) {
+			g := pt.MakePodGroup("parity", "default").Replicas(1).Claim("data", "1Gi").Obj()
+			g.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			app := &g.Spec.Template.Spec.Containers[0]
+			app.Ports = []corev1.ContainerPort{{Name: "web-8080", ContainerPort: 8080}}
+			app.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, {Name: "cache", MountPath: "/cache"}}
+			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			g.Spec.Service = &peapodv1alpha1.GroupService{Ports: []peapodv1alpha1.ServicePort{
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}, {Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP},
+				{Name: "http", Port: 80, TargetPort: ptr.To(intstr.FromString("web-8080"))}}}
+			Expect(k8sClient.Create(ctx, g)).To(Succeed())
+			DeferCleanup(k8sClient.Delete, g)
+		})
 
 	It("accepts a complete, valid group", func(ctx context.Context) {
 		g := pt.MakePodGroup("complete", "default").Replicas(3).SharedVolume("data").ServicePort("http", 80).
