@@ -47,17 +47,7 @@ func requireFields(pod *corev1.Pod, reqs []corev1.NodeSelectorRequirement) {
 	if len(reqs) == 0 {
 		return
 	}
-	if pod.Spec.Affinity == nil {
-		pod.Spec.Affinity = &corev1.Affinity{}
-	}
-	if pod.Spec.Affinity.NodeAffinity == nil {
-		pod.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{}
-	}
-	na := pod.Spec.Affinity.NodeAffinity
-	if na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-		na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{}
-	}
-	required := na.RequiredDuringSchedulingIgnoredDuringExecution
+	required := requiredNodeSelector(pod)
 	if len(required.NodeSelectorTerms) == 0 {
 		required.NodeSelectorTerms = []corev1.NodeSelectorTerm{{}}
 	}
@@ -76,17 +66,7 @@ func FollowVolumes(pod *corev1.Pod, volumes []*corev1.NodeSelector) {
 		if v == nil || len(v.NodeSelectorTerms) == 0 {
 			continue
 		}
-		if pod.Spec.Affinity == nil {
-			pod.Spec.Affinity = &corev1.Affinity{}
-		}
-		if pod.Spec.Affinity.NodeAffinity == nil {
-			pod.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{}
-		}
-		na := pod.Spec.Affinity.NodeAffinity
-		if na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-			na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{}
-		}
-		required := na.RequiredDuringSchedulingIgnoredDuringExecution
+		required := requiredNodeSelector(pod)
 		podTerms := required.NodeSelectorTerms
 		if len(podTerms) == 0 {
 			podTerms = []corev1.NodeSelectorTerm{{}}
@@ -102,4 +82,19 @@ func FollowVolumes(pod *corev1.Pod, volumes []*corev1.NodeSelector) {
 		}
 		required.NodeSelectorTerms = crossed
 	}
+}
+
+// requiredNodeSelector is the Pod's required node affinity, made empty where it has none.
+func requiredNodeSelector(pod *corev1.Pod) *corev1.NodeSelector {
+	if pod.Spec.Affinity == nil {
+		pod.Spec.Affinity = &corev1.Affinity{}
+	}
+	if pod.Spec.Affinity.NodeAffinity == nil {
+		pod.Spec.Affinity.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	na := pod.Spec.Affinity.NodeAffinity
+	if na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{}
+	}
+	return na.RequiredDuringSchedulingIgnoredDuringExecution
 }
