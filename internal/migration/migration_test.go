@@ -345,28 +345,35 @@ func TestNext(t *testing.T) {
 			}
 			in.Pods = append(in.Pods, tc.extra...)
 			step := Next(in)
-			if step.Action != tc.wantAction || step.Status.Phase != tc.wantPhase {
-				t.Fatalf("Next() = %s, phase %s (%s); want %s, phase %s", step.Action, step.Status.Phase, step.Status.Message,
-					tc.wantAction, tc.wantPhase)
-			}
-			if tc.wantPod != "" && (step.Pod == nil || step.Pod.Name != tc.wantPod) {
-				t.Errorf("Next() acts on %v, want %s", step.Pod, tc.wantPod)
-			}
-			if tc.wantReason != "" && !hasReason(step.Status.Conditions, tc.wantReason) {
-				t.Errorf("conditions %+v carry no reason %s", step.Status.Conditions, tc.wantReason)
-			}
+			checkStep(t, step, tc.wantAction, tc.wantPod, tc.wantPhase, tc.wantReason, tc.wantMessage)
 			if step.Status.Message == "" {
 				t.Error("no message")
-			}
-			for _, part := range tc.wantMessage {
-				if !strings.Contains(step.Status.Message, part) {
-					t.Errorf("message %q does not say %q", step.Status.Message, part)
-				}
 			}
 			if step.Status.Phase == peapodv1alpha1.MigrationSucceeded && tc.wantReason == "Migrated" && step.Status.ReplacementReadyTime == nil {
 				t.Error("migrated, but no replacementReadyTime")
 			}
 		})
+	}
+}
+
+// checkStep checks a step's action, the Pod it acts on, its phase, a reason among its conditions and parts of its
+// message; empty wants are not checked.
+func checkStep(t *testing.T, step Step, action Action, pod string, phase peapodv1alpha1.MigrationPhase, reason string,
+	message []string) {
+	t.Helper()
+	if step.Action != action || step.Status.Phase != phase {
+		t.Fatalf("Next() = %s, phase %s (%s); want %s, phase %s", step.Action, step.Status.Phase, step.Status.Message, action, phase)
+	}
+	if pod != "" && (step.Pod == nil || step.Pod.Name != pod) {
+		t.Errorf("Next() acts on %v, want %s", step.Pod, pod)
+	}
+	if reason != "" && !hasReason(step.Status.Conditions, reason) {
+		t.Errorf("conditions %+v carry no reason %s", step.Status.Conditions, reason)
+	}
+	for _, part := range message {
+		if !strings.Contains(step.Status.Message, part) {
+			t.Errorf("message %q does not say %q", step.Status.Message, part)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package migration
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -156,21 +155,7 @@ func TestNextStopThenStart(t *testing.T) {
 			}
 			in.Pods = append(in.Pods, tc.extra...)
 			step := Next(in)
-			if step.Action != tc.wantAction || step.Status.Phase != tc.wantPhase {
-				t.Fatalf("Next() = %s, phase %s (%s); want %s, phase %s", step.Action, step.Status.Phase, step.Status.Message,
-					tc.wantAction, tc.wantPhase)
-			}
-			if tc.wantPod != "" && (step.Pod == nil || step.Pod.Name != tc.wantPod) {
-				t.Errorf("Next() acts on %v, want %s", step.Pod, tc.wantPod)
-			}
-			if tc.wantReason != "" && !hasReason(step.Status.Conditions, tc.wantReason) {
-				t.Errorf("conditions %+v carry no reason %s", step.Status.Conditions, tc.wantReason)
-			}
-			for _, part := range tc.wantMessage {
-				if !strings.Contains(step.Status.Message, part) {
-					t.Errorf("message %q does not say %q", step.Status.Message, part)
-				}
-			}
+			checkStep(t, step, tc.wantAction, tc.wantPod, tc.wantPhase, tc.wantReason, tc.wantMessage)
 			if step.Status.Phase == peapodv1alpha1.MigrationRunning && step.Status.Mode != peapodv1alpha1.StopThenStart {
 				t.Errorf("mode %q, want StopThenStart", step.Status.Mode)
 			}
