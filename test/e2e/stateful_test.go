@@ -163,18 +163,24 @@ var _ = Describe("stateful members at default cluster timings", Ordered, func() 
 		return p.ReadyAt
 	}
 
+	// rwoMember runs a group with a ReadWriteOnce claim per member, one member per zone (a member's replacement has
+	// its zone's other node to itself), and returns member 1 with its claim, volume and zone.
+	rwoMember := func(ctx context.Context, prefix string, fencing peapodv1alpha1.FencingPolicy) (ns string,
+		identities *utils.MemberWatch, old *corev1.Pod, claim *corev1.PersistentVolumeClaim, pv *corev1.PersistentVolume, zone string) {
+		ns = newNamespace(ctx, prefix)
+		createGroup(ctx, withFencing(pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadZone).
+			Claim("data", "1Gi").Obj(), fencing))
+		identities = watchIdentities(ctx, tc, ns)
+		old = memberPod(ctx, Default, tc, ns, 1)
+		claim = claimOf(ctx, ns, 1)
+		pv = volumeOf(ctx, claim)
+		return ns, identities, old, claim, pv, zoneOf(ctx, old.Spec.NodeName)
+	}
+
 	It("brings back a member with a ReadWriteOnce claim whose node died, with that claim, once the node is out of service",
 		func(ctx context.Context) {
-			ns := newNamespace(ctx, "rwo-fenced-")
-			// One member per zone: a member's replacement has its zone's other node to itself.
-			createGroup(ctx, withFencing(pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadZone).
-				Claim("data", "1Gi").Obj(), peapodv1alpha1.FencingRequired))
-			identities := watchIdentities(ctx, tc, ns)
-			old := memberPod(ctx, Default, tc, ns, 1)
+			ns, identities, old, claim, pv, zone := rwoMember(ctx, "rwo-fenced-", peapodv1alpha1.FencingRequired)
 			node := old.Spec.NodeName
-			claim := claimOf(ctx, ns, 1)
-			pv := volumeOf(ctx, claim)
-			zone := zoneOf(ctx, node)
 			Expect(pv.Spec.NodeAffinity).To(Equal(zoneAffinity(zone)))
 			Expect(mountedClaims(old)).To(ConsistOf(claim.Name))
 			Expect(attachments.History(pv.Name)).To(ConsistOf(HaveField("Node", node)))
@@ -245,15 +251,8 @@ var _ = Describe("stateful members at default cluster timings", Ordered, func() 
 
 	It("leaves a member with a ReadWriteOnce claim on its silent node when fencing is None, until the node is out of service",
 		func(ctx context.Context) {
-			ns := newNamespace(ctx, "rwo-unfenced-")
-			createGroup(ctx, withFencing(pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadZone).
-				Claim("data", "1Gi").Obj(), peapodv1alpha1.FencingNone))
-			identities := watchIdentities(ctx, tc, ns)
-			old := memberPod(ctx, Default, tc, ns, 1)
+			ns, identities, old, claim, pv, zone := rwoMember(ctx, "rwo-unfenced-", peapodv1alpha1.FencingNone)
 			node := old.Spec.NodeName
-			claim := claimOf(ctx, ns, 1)
-			pv := volumeOf(ctx, claim)
-			zone := zoneOf(ctx, node)
 
 			failed, notReady := failNode(ctx, node)
 			// Long past nodeFailure.after (20 s), which would have replaced a member without claims.
