@@ -30,6 +30,7 @@ func main() {
 		concurrency          int
 		maxMigrations        int
 		unhealthyThreshold   float64
+		hook                 webhookFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to "+
 		"(:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -46,6 +47,7 @@ func main() {
 	flag.Float64Var(&unhealthyThreshold, "unhealthy-node-threshold", 0.55, "Share of nodes, cluster-wide or in a zone, "+
 		"that may look unhealthy at once before failovers pause (as kube-controller-manager's --unhealthy-zone-threshold): "+
 		"so many silent nodes at once are likelier a control-plane or network fault than node deaths.")
+	hook.bind(flag.CommandLine)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,6 +64,7 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	ctx := ctrl.SetupSignalHandler()
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(qps)
 	restConfig.Burst = burst
@@ -74,6 +77,7 @@ func main() {
 		LeaderElectionID:              "manager.peapod.io",
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 hook.server(),
 	})
 	if err != nil {
 		log.Error(err, "unable to create manager")
@@ -88,6 +92,10 @@ func main() {
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		log.Error(err, "unable to create controller", "controller", "PodGroup")
+		os.Exit(1)
+	}
+	if err := hook.setup(ctx, mgr, restConfig); err != nil {
+		log.Error(err, "unable to set up the admission webhook")
 		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -107,7 +115,7 @@ func main() {
 	}
 
 	log.Info("starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "problem running manager")
 		os.Exit(1)
 	}

@@ -18,8 +18,10 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/admission"
 	"github.com/peapod-io/peapod/test/utils"
 )
 
@@ -59,6 +61,10 @@ var _ = BeforeSuite(func(ctx context.Context) {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 		DownloadBinaryAssets:  false,
+		// The webhook configuration the chart and install.yaml ship, pointed at the manager's server below.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join("..", "config", "webhook", "manifests.yaml")},
+		},
 	}
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -81,9 +87,15 @@ var _ = BeforeSuite(func(ctx context.Context) {
 		Cache:                  CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    testEnv.WebhookInstallOptions.LocalServingHost,
+			Port:    testEnv.WebhookInstallOptions.LocalServingPort,
+			CertDir: testEnv.WebhookInstallOptions.LocalServingCertDir,
+		}),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&PodGroupReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)).To(Succeed())
+	Expect(admission.SetupWithManager(mgr)).To(Succeed())
 
 	utils.RunUntilCleanup(func(ctx context.Context) { Expect(mgr.Start(ctx)).To(Succeed()) })
 })

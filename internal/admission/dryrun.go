@@ -1,0 +1,106 @@
+// Package admission is peapod's validating webhook: it builds the Pods a PodGroup or PodMigration makes with the
+// builders the reconciler uses, and asks the API server to judge them with a server-side dry-run create, so a
+// template the Pod API refuses is refused at `kubectl apply`, with the field named in the PodGroup.
+package admission
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// verdict asks the API server what it would say to creating pod, and stores nothing (dryRun=All): the Pod's
+// validation, its admission plugins (LimitRanger, ResourceQuota, PodSecurity) and other webhooks all judge it.
+// The probe is named by generateName: the member itself may exist already, and its name would then only earn
+// AlreadyExists.
+func verdict(ctx context.Context, c client.Client, pod *corev1.Pod) error {
+	probe := pod.DeepCopy()
+	probe.GenerateName, probe.Name = pod.Name+"-", ""
+	probe.OwnerReferences = nil
+	return c.Create(ctx, probe, client.DryRunAll)
+}
+
+// refusal turns the API server's verdict on a Pod into the answer for the object that makes it: the Pod's
+// invalid fields become the object's (path maps a Pod field path to the object's), a Pod the namespace forbids
+// (Pod Security, a LimitRange, a quota's required limits) forbids the object. What may pass on its own (a quota
+// used up for now) or says nothing about the Pod (the API server did not answer) is let through with a warning:
+// the reconciler reports it on the object's status if it lasts.
+func refusal(err error, gk schema.GroupKind, name, pod string, path func(string) string) (admission.Warnings, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var apiStatus apierrors.APIStatus
+	if !errors.As(err, &apiStatus) {
+		return unchecked(err), nil
+	}
+	s := apiStatus.Status()
+	generated := ""
+	if s.Details != nil {
+		generated = s.Details.Name
+	}
+	message := func(m string) string {
+		if generated != "" {
+			m = strings.ReplaceAll(m, generated, pod)
+		}
+		return m
+	}
+	switch s.Reason {
+	case metav1.StatusReasonInvalid:
+		return nil, invalid(s, gk, name, pod, path, message)
+	case metav1.StatusReasonForbidden:
+		if transientQuota(s.Message) {
+			return admission.Warnings{fmt.Sprintf("member Pod %s cannot be created now: %s", pod, message(s.Message))}, nil
+		}
+		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
+			Status: metav1.StatusFailure, Code: s.Code, Reason: metav1.StatusReasonForbidden,
+			Details: &metav1.StatusDetails{Group: gk.Group, Kind: gk.Kind, Name: name},
+			Message: fmt.Sprintf("%s %q is forbidden: its member Pod %s would be: %s", gk.Kind, name, pod, message(s.Message)),
+		}}
+	default:
+		return unchecked(err), nil
+	}
+}
+
+func invalid(s metav1.Status, gk schema.GroupKind, name, pod string, path func(string) string,
+	message func(string) string) error {
+	var causes []metav1.StatusCause
+	if s.Details != nil {
+		causes = s.Details.Causes
+	}
+	mapped := make([]metav1.StatusCause, 0, len(causes))
+	lines := make([]string, 0, len(causes))
+	for _, c := range causes {
+		c.Field = path(c.Field)
+		c.Message = message(c.Message)
+		mapped = append(mapped, c)
+		lines = append(lines, c.Field+": "+c.Message)
+	}
+	if len(lines) == 0 {
+		lines = append(lines, message(s.Message))
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: s.Code, Reason: metav1.StatusReasonInvalid,
+		Details: &metav1.StatusDetails{Group: gk.Group, Kind: gk.Kind, Name: name, Causes: mapped},
+		Message: fmt.Sprintf("%s %q is invalid: its member Pod %s would be refused: %s", gk.Kind, name, pod,
+			strings.Join(lines, ", ")),
+	}}
+}
+
+// transientQuota tells a quota that is used up for now (the Pod fits once others go) from one the Pod can never
+// meet ("must specify limits.cpu").
+func transientQuota(message string) bool {
+	return strings.Contains(message, "exceeded quota") || strings.Contains(message, "status unknown for quota")
+}
+
+func unchecked(err error) admission.Warnings {
+	return admission.Warnings{"peapod could not check the member Pod with the API server (" + err.Error() +
+		"); a Pod it refuses shows on the PodGroup's status"}
+}
