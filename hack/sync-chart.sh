@@ -11,7 +11,7 @@ rm -f "${chart}"/crds/*.yaml "${chart}"/files/rbac/*.yaml
 cp config/crd/bases/*.yaml "${chart}/crds/"
 
 # The chart's roles take their rules from these copies (the "peapod.rulesOf" template), one role a file.
-for role in role leader_election_role metrics_auth_role metrics_reader_role; do
+for role in role leader_election_role metrics_auth_role metrics_reader_role webhook_cert_role webhook_configuration_role; do
   if [ "$(grep -c '^kind:' "config/rbac/${role}.yaml")" != 1 ]; then
     echo "config/rbac/${role}.yaml holds more than one object: the chart reads the rules of one" >&2
     exit 1
@@ -19,3 +19,5 @@ for role in role leader_election_role metrics_auth_role metrics_reader_role; do
   cp "config/rbac/${role}.yaml" "${chart}/files/rbac/"
 done
 cp config/policy/podgroup_validation.yaml "${chart}/files/"
+# The webhook configuration controller-gen generates; the chart names it and points it at its Service.
+cp config/webhook/manifests.yaml "${chart}/files/webhook.yaml"

@@ -87,3 +87,15 @@ file name and the root context: include "peapod.rulesOf" (list "role.yaml" $).
 {{- end }}
 {{- toYaml $role.rules }}
 {{- end }}
+
+{{/*
+peapod.rulesNaming: the rules of a role in config/rbac that names one object (resourceNames), with the chart's name
+for it instead of install.yaml's: include "peapod.rulesNaming" (list "webhook_cert_role.yaml" "name" $).
+*/}}
+{{- define "peapod.rulesNaming" -}}
+{{- $rules := include "peapod.rulesOf" (list (index . 0) (index . 2)) | fromYamlArray }}
+{{- range $rules }}
+{{- $_ := set . "resourceNames" (list (index $ 1)) }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}

@@ -161,6 +161,7 @@ image: {repository: registry.example/peapod, tag: dev, pullPolicy: Always}
 imagePullSecrets: [{name: pull}]
 manager: {kubeAPIQPS: 20.5, kubeAPIBurst: 2000000, podGroupConcurrency: 8, maxConcurrentMigrations: 0, logLevel: debug}
 metrics: {port: 9443, secure: false}
+webhook: {enabled: true, port: 9444, failurePolicy: Fail, timeoutSeconds: 5, certManager: {enabled: false}}
 nodeSelector: {kubernetes.io/os: linux}
 tolerations: [{key: dedicated, operator: Equal, value: operators, effect: NoSchedule}]
 affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}
@@ -180,6 +181,10 @@ topologySpreadConstraints: [{maxSkew: 2, topologyKey: topology.kubernetes.io/zon
 		"--podgroup-concurrency=8",
 		"--max-concurrent-migrations=0",
 		"--zap-log-level=debug",
+		"--webhook-port=9444",
+		"--webhook-cert-secret=peapod-webhook-cert",
+		"--webhook-configuration=peapod-webhook",
+		"--webhook-service=peapod-webhook",
 	}
 	if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
 		t.Errorf("args (-want +got):\n%s", diff)

@@ -32,7 +32,7 @@ func TestMetricsService(t *testing.T) {
 				t.Errorf("ports (-want +got):\n%s", diff)
 			}
 			d, c := manager(t, r)
-			wantContainerPort := []corev1.ContainerPort{{Name: tc.wantPort.Name, ContainerPort: tc.wantPort.Port}}
+			wantContainerPort := []corev1.ContainerPort{{Name: tc.wantPort.Name, ContainerPort: tc.wantPort.Port}, webhookPort}
 			if diff := cmp.Diff(wantContainerPort, c.Ports); diff != "" {
 				t.Errorf("the manager's ports (-want +got):\n%s", diff)
 			}
@@ -54,8 +54,8 @@ func TestMetricsService(t *testing.T) {
 func TestMetricsDisabled(t *testing.T) {
 	r := mustRender(t, "metrics: {enabled: false}")
 	_, c := manager(t, r)
-	if !slices.Contains(c.Args, "--metrics-bind-address=0") || len(c.Ports) != 0 {
-		t.Errorf("args %q, ports %v: want the endpoint off (--metrics-bind-address=0) and no port", c.Args, c.Ports)
+	if !slices.Contains(c.Args, "--metrics-bind-address=0") || !slices.Equal(c.Ports, []corev1.ContainerPort{webhookPort}) {
+		t.Errorf("args %q, ports %v: want the endpoint off (--metrics-bind-address=0) and only the webhook's port", c.Args, c.Ports)
 	}
 	for _, key := range []string{"Service/peapod-metrics", "ClusterRole/peapod-metrics-auth", "ClusterRoleBinding/peapod-metrics-auth"} {
 		if _, ok := r.objects[key]; ok {
