@@ -56,7 +56,7 @@ func refusal(err error, gk schema.GroupKind, name, pod string, path func(string)
 	case metav1.StatusReasonInvalid:
 		return nil, invalid(s, gk, name, pod, path, message)
 	case metav1.StatusReasonForbidden:
-		if transientQuota(s.Message) {
+		if transient(s.Message) {
 			return admission.Warnings{fmt.Sprintf("member Pod %s cannot be created now: %s", pod, message(s.Message))}, nil
 		}
 		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
@@ -94,10 +94,17 @@ func invalid(s metav1.Status, gk schema.GroupKind, name, pod string, path func(s
 	}}
 }
 
-// transientQuota tells a quota that is used up for now (the Pod fits once others go) from one the Pod can never
-// meet ("must specify limits.cpu").
-func transientQuota(message string) bool {
-	return strings.Contains(message, "exceeded quota") || strings.Contains(message, "status unknown for quota")
+// transient tells a refusal that may pass on its own from one that never will: a quota used up for now (the Pod
+// fits once others go; "must specify limits.cpu" never passes), or an object the Pod names that does not exist
+// yet (a ServiceAccount, a PriorityClass, a RuntimeClass), which `kubectl apply` of a directory may create in the
+// same run, after the group. A Deployment is accepted in both cases too.
+func transient(message string) bool {
+	for _, s := range []string{"exceeded quota", "status unknown for quota", "not found", "no PriorityClass with name"} {
+		if strings.Contains(message, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func unchecked(err error) admission.Warnings {

@@ -11,11 +11,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -44,6 +46,7 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		kubeconfig string
 		binary     string
 		leader     *utils.ManagerProcess
+		standby    *utils.ManagerProcess
 		metricsURL string
 		probesURL  string
 	)
@@ -144,6 +147,13 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "listing Secrets: %v", err)
 		_, err = sa.CoreV1().Secrets(namespace).Get(ctx, "anything", metav1.GetOptions{})
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "reading a Secret in its own namespace: %v", err)
+		// But the one it keeps the webhook's certificate in, and only to read and update it.
+		_, err = sa.CoreV1().Secrets(namespace).Get(ctx, "peapod-webhook-cert", metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred(), "reading the webhook's certificate Secret")
+		err = sa.CoreV1().Secrets(namespace).Delete(ctx, "peapod-webhook-cert", metav1.DeleteOptions{})
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "deleting the webhook's certificate Secret: %v", err)
+		_, err = sa.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "someone-elses", metav1.GetOptions{})
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "reading another webhook configuration: %v", err)
 
 		for _, denied := range [][4]string{
 			{"get", "", "secrets", ""}, {"update", "", "nodes", ""}, {"delete", "", "nodes", ""}, {"patch", "", "nodes", ""},
@@ -205,7 +215,7 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		var first string
 		Eventually(func(g Gomega) { first = leaseHolder(ctx, g); g.Expect(first).NotTo(BeEmpty()) }).
 			WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
-		runManager("manager-b")
+		standby = runManager("manager-b")
 		Consistently(func(g Gomega) { g.Expect(leaseHolder(ctx, g)).To(Equal(first)) }).
 			WithContext(ctx).WithTimeout(5*time.Second).Should(Succeed(), "the standby took the Lease from a live leader")
 
@@ -224,6 +234,50 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		Expect(utils.NewClient(tc.Config).Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Obj())).To(Succeed())
 		groupRuns(ctx, ns)
 		GinkgoWriter.Printf("the new leader %s took over %s after the old one was stopped, and runs new groups\n", second, took)
+	})
+
+	// The webhook's failure policy is Ignore: with no manager up, PodGroup writes pass with the CRD rules and the
+	// admission policy only, and the member Pod's refusal shows on the group's status once a manager is back.
+	It("refuses a bad PodGroup through its webhook, lets writes through while no manager runs, then reports the refusal", func(ctx context.Context) {
+		standby.Stop()
+		admin := utils.NewClient(tc.Config)
+		port, err := cluster.FreePorts(1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(utils.PointWebhookAtLoopback(ctx, admin, "peapod-validating-webhook-configuration", port[0])).To(Succeed())
+		var deployment appsv1.Deployment
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "peapod-controller-manager"}, &deployment)).To(Succeed())
+		withWebhook := func(name string) *utils.ManagerProcess {
+			m := runManager(name, utils.InstalledManagerArgs(&deployment, namespace, port[0], filepath.Join(tc.Simulated.Dir, name+"-certs"))...)
+			Expect(utils.WaitListening(ctx, port[0], 60*time.Second)).To(Succeed())
+			return m
+		}
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "webhook-")
+		bad := func() *peapodv1alpha1.PodGroup {
+			g := pt.MakePodGroup("over", ns).Obj()
+			g.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
+			return g
+		}
+
+		up := withWebhook("manager-c")
+		err = admin.Create(ctx, bad())
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "created, or refused otherwise: %v", err)
+		Expect(err.Error()).To(ContainSubstring("spec.template.spec.containers[0].resources.requests"))
+
+		up.Kill()
+		started := time.Now()
+		Expect(admin.Create(ctx, bad())).To(Succeed(), "refused with no manager up: the failure policy is Ignore")
+		AddReportEntry("PodGroup create with the webhook down", time.Since(started).Round(time.Millisecond).String())
+
+		withWebhook("manager-d")
+		Eventually(func(g Gomega) {
+			var got peapodv1alpha1.PodGroup
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "over"}, &got)).To(Succeed())
+			g.Expect(got.Status.Conditions).To(ContainElement(SatisfyAll(
+				HaveField("Type", "Stalled"), HaveField("Status", metav1.ConditionTrue),
+				HaveField("Message", ContainSubstring("must be less than or equal to cpu limit of 1")))))
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
 	})
 })
 

@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,13 +12,11 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -58,7 +55,9 @@ func TestWebhookRefusesThroughTheChart(t *testing.T) {
 	}
 
 	port := freePort(t)
-	pointWebhookAtLoopback(ctx, t, c, port)
+	if err := utils.PointWebhookAtLoopback(ctx, c, fullname+"-webhook", port); err != nil {
+		t.Fatal(err)
+	}
 	runChartManager(ctx, t, env, c, port)
 
 	// The chart's Secret now holds the certificate, and the configuration trusts its CA.
@@ -122,24 +121,6 @@ func restricted(g *peapodv1alpha1.PodGroup, change func(*corev1.Container)) *pea
 	return g
 }
 
-// pointWebhookAtLoopback sends the webhook configuration's calls to the manager on 127.0.0.1 instead of the
-// Service, under the name localhost, which the manager's certificate is then issued for.
-func pointWebhookAtLoopback(ctx context.Context, t *testing.T, c client.Client, port int) {
-	t.Helper()
-	var config admissionregistrationv1.ValidatingWebhookConfiguration
-	if err := c.Get(ctx, client.ObjectKey{Name: fullname + "-webhook"}, &config); err != nil {
-		t.Fatal(err)
-	}
-	for i := range config.Webhooks {
-		cc := &config.Webhooks[i].ClientConfig
-		cc.URL = ptr.To(fmt.Sprintf("https://localhost:%d%s", port, ptr.Deref(cc.Service.Path, "")))
-		cc.Service = nil
-	}
-	if err := c.Update(ctx, &config); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runChartManager runs the manager binary with the installed Deployment's flags (but for where it listens), as
 // the chart's ServiceAccount, until its webhook answers.
 func runChartManager(ctx context.Context, t *testing.T, env *envtest.Environment, c client.Client, port int) {
@@ -148,17 +129,8 @@ func runChartManager(ctx context.Context, t *testing.T, env *envtest.Environment
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: fullname}, &d); err != nil {
 		t.Fatal(err)
 	}
-	var args []string
-	for _, arg := range d.Spec.Template.Spec.Containers[0].Args {
-		// StartManagerProcess binds the probes to loopback and turns metrics off.
-		if !strings.HasPrefix(arg, "--health-probe-bind-address") && !strings.HasPrefix(arg, "--metrics-") {
-			args = append(args, arg)
-		}
-	}
 	dir := t.TempDir()
-	args = append(args, "--webhook-host=127.0.0.1", fmt.Sprintf("--webhook-port=%d", port),
-		"--webhook-cert-dir="+filepath.Join(dir, "certs"), "--webhook-namespace="+namespace,
-		"--webhook-extra-dns-names=localhost")
+	args := utils.InstalledManagerArgs(&d, namespace, port, filepath.Join(dir, "certs"))
 
 	sa, err := env.AddUser(envtest.User{
 		Name:   "system:serviceaccount:" + namespace + ":" + fullname,
@@ -192,14 +164,7 @@ func runChartManager(ctx context.Context, t *testing.T, env *envtest.Environment
 			t.Logf("manager log:\n%s", log)
 		}
 	})
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			_ = conn.Close()
-		}
-		return err == nil, nil
-	})
-	if err != nil {
+	if err := utils.WaitListening(ctx, port, 90*time.Second); err != nil {
 		t.Fatalf("the manager's webhook does not listen on port %d: %v", port, err)
 	}
 }
