@@ -1,8 +1,6 @@
 package desired
 
 import (
-	"maps"
-
 	corev1 "k8s.io/api/core/v1"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -26,7 +24,9 @@ func ReplacementPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int, name s
 			if pod.Spec.NodeSelector == nil {
 				pod.Spec.NodeSelector = map[string]string{}
 			}
-			maps.Copy(pod.Spec.NodeSelector, t.NodeSelector)
+			for key, value := range t.NodeSelector {
+				pod.Spec.NodeSelector[key] = string(value)
+			}
 		}
 	}
 	return pod
