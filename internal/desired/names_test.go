@@ -53,4 +53,3 @@ func TestMigrationRecordName(t *testing.T) {
 		})
 	}
 }
-
