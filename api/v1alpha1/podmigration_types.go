@@ -207,7 +207,7 @@ type PodMigrationStatus struct {
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.mode`,priority=1
 // +kubebuilder:printcolumn:name="Downtime",type=string,JSONPath=`.status.downtime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it is the value of the peapod.io/migration label on the replacement Pod"
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self.metadata.name.size() <= 63",optionalOldSelf=true,message="metadata.name must be at most 63 characters: it is the value of the peapod.io/migration label on the replacement Pod"
 type PodMigration struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

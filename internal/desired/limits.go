@@ -85,7 +85,9 @@ func GroupDerivedNames(group string) []DerivedName {
 	}
 }
 
-// MigrationDerivedNames lists the names and label values peapod makes from a PodMigration's name.
+// MigrationDerivedNames lists the names and label values peapod makes from a PodMigration's name. The label is the
+// name itself, so `kubectl get pods -l peapod.io/migration=<name>` finds the replacement (MigrationLabelValue
+// shortens only a name admitted before this limit).
 func MigrationDerivedNames(migration string) []DerivedName {
 	return []DerivedName{
 		{What: "PodMigration <name>", Value: migration, Must: DNSSubdomain},

@@ -34,6 +34,17 @@ func ReplacementName(member string, migration types.UID) string {
 	return member + "-m" + shortHash(string(migration))
 }
 
+// MigrationLabelValue is the value of the peapod.io/migration label for a PodMigration: its name, which admission
+// keeps within a label value's 63 characters; a longer one (admitted before that limit) is shortened and a hash
+// of the whole name added, so its replacement can still be labelled.
+func MigrationLabelValue(migration string) string {
+	if len(migration) <= validation.LabelValueMaxLength {
+		return migration
+	}
+	suffix := "-" + shortHash(migration)
+	return strings.TrimRight(migration[:validation.LabelValueMaxLength-len(suffix)], "-.") + suffix
+}
+
 // MigrationRecordName names a PodMigration peapod starts itself for a member's Pod (kind "drain" or "update"): the
 // member's name (not its Pod's, which is longer once the member has migrated) and the start of the Pod's UID, so
 // a repeated reconcile creates nothing twice. The name is also the value of the replacement's migration label: one

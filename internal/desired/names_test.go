@@ -53,3 +53,29 @@ func TestMigrationRecordName(t *testing.T) {
 		})
 	}
 }
+
+func TestMigrationLabelValue(t *testing.T) {
+	at := strings.Repeat("m", 62) + "x"
+	beyond := strings.Repeat("m", 57) + "." + strings.Repeat("m", 100)
+	cases := map[string]struct {
+		name string
+		want string
+	}{
+		"a name within a label value is the value": {name: "web-1-drain-1b4e28ba", want: "web-1-drain-1b4e28ba"},
+		"a name of 63 characters too":              {name: at, want: at},
+		"a longer one is shortened, a hash added, no '.' before the hash": {
+			name: beyond, want: strings.Repeat("m", 57) + "-" + shortHash(beyond),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := MigrationLabelValue(tc.name)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("MigrationLabelValue() mismatch (-want +got):\n%s", diff)
+			}
+			if errs := validation.IsValidLabelValue(got); len(errs) > 0 {
+				t.Errorf("MigrationLabelValue() = %q is no label value: %v", got, errs)
+			}
+		})
+	}
+}

@@ -14,7 +14,7 @@ func ReplacementPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int, name s
 	avoid []string) *corev1.Pod {
 	pod := MemberPod(g, shape, ordinal)
 	pod.Name = name
-	pod.Labels[peapodv1alpha1.MigrationLabel] = m.Name
+	pod.Labels[peapodv1alpha1.MigrationLabel] = MigrationLabelValue(m.Name)
 	AvoidNodes(pod, avoid)
 	if t := m.Spec.Target; t != nil {
 		if t.NodeName != "" {

@@ -131,7 +131,8 @@ func ReplacementOf(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) *corev1.P
 	}
 	name := ReplacementName(desired.MemberName(m.Spec.Group, ordinal), m)
 	for _, pod := range pods {
-		if pod.Name == name && pod.Labels[peapodv1alpha1.MigrationLabel] == m.Name && pod.DeletionTimestamp == nil {
+		if pod.Name == name && pod.Labels[peapodv1alpha1.MigrationLabel] == desired.MigrationLabelValue(m.Name) &&
+			pod.DeletionTimestamp == nil {
 			return pod
 		}
 	}
