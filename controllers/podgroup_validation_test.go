@@ -107,7 +107,7 @@ var _ = Describe("PodGroup admission", func() {
 		Entry("a shared volume named like a template volume", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-		}, "spec.sharedVolumes"),
+		}, "spec.template.spec.volumes: data is named like a volume peapod adds: one of spec.sharedVolumes"),
 		Entry("a container mount where a shared volume goes", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "other", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
@@ -115,7 +115,7 @@ var _ = Describe("PodGroup admission", func() {
 		}, "spec.sharedVolumes"),
 		Entry("a template volume named peapod-peers", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "peapod-peers", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-		}, "spec.template.spec.volumes"),
+		}, "spec.template.spec.volumes: peapod-peers is named like a volume peapod adds"),
 		Entry("a container mount at /etc/peapod", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/peapod"}}
