@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	pt "github.com/peapod-io/peapod/internal/testing"
 )
 
@@ -21,6 +22,10 @@ import (
 var _ = Describe("PodGroup admission", func() {
 	valid := func() *peapodv1alpha1.PodGroup {
 		return pt.MakePodGroup("web", "default").Replicas(3).Obj()
+	}
+	withVolume := func(g *peapodv1alpha1.PodGroup, name string) {
+		g.Spec.Template.Spec.Volumes = append(g.Spec.Template.Spec.Volumes,
+			corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	}
 	withPort := func(c *corev1.Container, name string, port int32) {
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: name, ContainerPort: port})
@@ -74,7 +79,8 @@ var _ = Describe("PodGroup admission", func() {
 			pt.MakePodGroup("x", "default").Claim("data", "1Gi").SharedVolume("data").Obj().Spec.DeepCopyInto(&g.Spec)
 			g.Spec.Template.Spec.Containers[0].VolumeMounts = nil
 		}, "spec.volumeClaimTemplates: data collides"),
-		Entry("a name too long for <name>-<ordinal>", func(g *peapodv1alpha1.PodGroup) { g.Name = strings.Repeat("a", 53) }, "metadata.name"),
+		Entry("a name too long for <name>-members", func(g *peapodv1alpha1.PodGroup) { g.Name = strings.Repeat("a", 56) },
+			"metadata.name must be at most 55 characters"),
 		Entry("a name that cannot name a Service", func(g *peapodv1alpha1.PodGroup) { g.Name = "1web" }, "metadata.name"),
 		Entry("duplicate container names", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Template.Spec.Containers = append(g.Spec.Template.Spec.Containers, corev1.Container{Name: "app", Image: "x"})
@@ -101,7 +107,7 @@ var _ = Describe("PodGroup admission", func() {
 		Entry("a shared volume named like a template volume", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-		}, "spec.sharedVolumes"),
+		}, "spec.template.spec.volumes: data is named like a volume peapod adds: one of spec.sharedVolumes"),
 		Entry("a container mount where a shared volume goes", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "other", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
@@ -109,11 +115,63 @@ var _ = Describe("PodGroup admission", func() {
 		}, "spec.sharedVolumes"),
 		Entry("a template volume named peapod-peers", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "peapod-peers", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-		}, "spec.template.spec.volumes"),
+		}, "spec.template.spec.volumes: peapod-peers is named like a volume peapod adds"),
 		Entry("a container mount at /etc/peapod", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/peapod"}}
 		}, "/etc/peapod"),
+		Entry("a container mount at /etc/peapod/", func(g *peapodv1alpha1.PodGroup) {
+			withVolume(g, "cfg")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/peapod/"}}
+		}, `spec.template.spec.containers[0].volumeMounts[0].mountPath: "/etc/peapod/" is at or under /etc/peapod`),
+		Entry("a container mount under /etc/peapod", func(g *peapodv1alpha1.PodGroup) {
+			withVolume(g, "cfg")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+				{Name: "cfg", MountPath: "/data"}, {Name: "cfg", MountPath: "/etc/peapod/peers"}}
+		}, `spec.template.spec.containers[0].volumeMounts[1].mountPath: "/etc/peapod/peers"`),
+		Entry("a container mount at //etc/./peapod", func(g *peapodv1alpha1.PodGroup) {
+			withVolume(g, "cfg")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "//etc/./peapod"}}
+		}, `containers[0].volumeMounts[0].mountPath: "//etc/./peapod" is at or under /etc/peapod`),
+		Entry("a sidecar's mount at /etc/peapod", func(g *peapodv1alpha1.PodGroup) {
+			withVolume(g, "cfg")
+			g.Spec.Template.Spec.Containers = append(g.Spec.Template.Spec.Containers, corev1.Container{Name: "sidecar", Image: "x",
+				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/peapod"}}})
+		}, `spec.template.spec.containers[1].volumeMounts[0].mountPath: "/etc/peapod"`),
+		Entry("an init container's mount at /etc/peapod", func(g *peapodv1alpha1.PodGroup) {
+			withVolume(g, "cfg")
+			g.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "x",
+				VolumeMounts: []corev1.VolumeMount{{Name: "cfg", MountPath: "/etc/peapod"}}}}
+		}, `spec.template.spec.initContainers[0].volumeMounts[0].mountPath: "/etc/peapod"`),
+		Entry("a container mount at /shared/<name>/", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
+			withVolume(g, "other")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "other", MountPath: "/shared/data/"}}
+		}, `spec.template.spec.containers[0].volumeMounts[0].mountPath: "/shared/data/" is where peapod mounts a volume of spec.sharedVolumes`),
+		Entry("a container mount at /shared//<name>", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
+			withVolume(g, "other")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "other", MountPath: "/shared//data"}}
+		}, `containers[0].volumeMounts[0].mountPath: "/shared//data" is where peapod mounts`),
+		Entry("a container mount at /shared/./<name>//", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "logs"}, {Name: "data"}}
+			withVolume(g, "other")
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+				{Name: "other", MountPath: "/shared/database"}, {Name: "other", MountPath: "/shared/./data//"}}
+		}, `containers[0].volumeMounts[1].mountPath: "/shared/./data//" is where peapod mounts`),
+		Entry("an init container's mount at /shared/<name>", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
+			withVolume(g, "other")
+			g.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "x",
+				VolumeMounts: []corev1.VolumeMount{{Name: "other", MountPath: "/shared/data"}}}}
+		}, `spec.template.spec.initContainers[0].volumeMounts[0].mountPath: "/shared/data"`),
+		Entry("a container mount of a shared volume by name", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}}
+			g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		}, "spec.template.spec.containers[0].volumeMounts: a mount names a volume of spec.sharedVolumes"),
+		Entry("a shared volume named peapod-peers", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "peapod-peers"}}
+		}, `spec.sharedVolumes[0].name: Invalid value: "peapod-peers": spec.sharedVolumes[*].name: peapod-peers is reserved`),
 		Entry("duplicate shared volumes", func(g *peapodv1alpha1.PodGroup) {
 			g.Spec.SharedVolumes = []peapodv1alpha1.SharedVolume{{Name: "data"}, {Name: "data"}}
 		}, "spec.sharedVolumes[1]"),
@@ -222,6 +280,18 @@ var _ = Describe("PodGroup admission", func() {
 			Expect(k8sClient.Create(ctx, g)).To(Succeed())
 			DeferCleanup(k8sClient.Delete, g)
 		})
+
+	It("accepts a group at the name limit, with a claim template at its own, and mounts beside peapod's", func(ctx context.Context) {
+		name := "g" + strings.Repeat("9", desired.MaxGroupNameLength-1)
+		Expect(name).To(HaveLen(55))
+		g := pt.MakePodGroup(name, "default").Replicas(0).Claim(strings.Repeat("c", 63), "1Gi").SharedVolume("data").Obj()
+		withVolume(g, "cfg")
+		g.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
+			{Name: "cfg", MountPath: "/shared/data/nested"}, {Name: "cfg", MountPath: "/shared/database"},
+			{Name: "cfg", MountPath: "/etc/peapodx"}, {Name: "cfg", MountPath: "/etc"}}
+		Expect(k8sClient.Create(ctx, g)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, g)
+	})
 
 	It("accepts a complete, valid group", func(ctx context.Context) {
 		g := pt.MakePodGroup("complete", "default").Replicas(3).SharedVolume("data").ServicePort("http", 80).

@@ -41,18 +41,6 @@ var _ = Describe("PodMigration", func() {
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	}
 
-	DescribeTable("admission rejects", func(ctx context.Context, m *peapodv1alpha1.PodMigration, field string) {
-		m.Namespace = ns
-		err := k8sClient.Create(ctx, m)
-		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not a validation error: %v", err)
-		Expect(err.Error()).To(ContainSubstring(field))
-	},
-		Entry("neither member nor pod", migrationOf("web", nil, ""), "exactly one of spec.member and spec.pod"),
-		Entry("both member and pod", migrationOf("web", ptr.To[int32](1), "web-1"), "exactly one of spec.member and spec.pod"),
-		Entry("a negative member", migrationOf("web", ptr.To[int32](-1), ""), "spec.member"),
-		Entry("no group", migrationOf("", ptr.To[int32](1), ""), "spec.group"),
-	)
-
 	It("keeps its spec immutable: a new target is a new migration", func(ctx context.Context) {
 		m := migrationOf("nosuchgroup", ptr.To[int32](0), "")
 		Expect(k8sClient.Create(ctx, m)).To(Succeed())

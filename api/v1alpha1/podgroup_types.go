@@ -157,10 +157,12 @@ type NodeFailurePolicy struct {
 
 // SharedVolume is storage shared by all containers of one member.
 type SharedVolume struct {
-	// name names the volume and its mount point /shared/<name>. It must not collide with a template volume.
+	// name names the volume and its mount point /shared/<name>. It must not collide with a template volume, nor
+	// be peapod-peers, the volume of the peer list.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self != 'peapod-peers'",message="spec.sharedVolumes[*].name: peapod-peers is reserved: it is the volume of the peer list peapod mounts at /etc/peapod"
 	// +required
 	Name string `json:"name"`
 
@@ -380,7 +382,7 @@ type MigrationRecord struct {
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
 // +kubebuilder:printcolumn:name="Up-to-date",type=integer,JSONPath=`.status.updatedReplicas`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters, so that <name>-<ordinal> and <name>-members stay DNS labels"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 55",message="metadata.name must be at most 55 characters, so that the headless Service <name>-members and the members' hostnames <name>-<ordinal> stay DNS labels"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter), because it names the group's Services"
 type PodGroup struct {
 	metav1.TypeMeta `json:",inline"`

@@ -4,25 +4,33 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// PodMigrationSpec says which member to move, and where.
+// PodMigrationSpec says which member to move, and where. Each field is checked as the object it names would be:
+// spec.group as a PodGroup's name, spec.pod as a Pod's, spec.target.nodeName as a Node's, the node selector's keys
+// and values as labels.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.member) != has(self.pod)",message="exactly one of spec.member and spec.pod must be set"
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: delete the PodMigration and create a new one"
+// +kubebuilder:validation:XValidation:rule="!has(self.pod) || self.pod.startsWith(self.group + '-')",message="spec.pod must name a Pod of spec.group: <group>-<ordinal>, or a replacement <group>-<ordinal>-m<hash>",fieldPath=".pod"
 type PodMigrationSpec struct {
-	// group is the PodGroup, in the PodMigration's namespace, whose member moves.
+	// group is the PodGroup, in the PodMigration's namespace, whose member moves: a PodGroup's name, a DNS-1035
+	// label of at most 55 characters.
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=52
+	// +kubebuilder:validation:MaxLength=55
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="spec.group must be a PodGroup's name: a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ending with a letter or digit)"
 	// +required
 	Group string `json:"group"`
 
-	// member is the ordinal of the member to move (the 1 of web-1). Set member or pod, not both.
+	// member is the ordinal of the member to move (the 1 of web-1), from 0 to 9999. Set member or pod, not both.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9999
 	// +optional
 	Member *int32 `json:"member,omitempty"`
 
-	// pod names the member's current Pod instead of its ordinal.
+	// pod names the member's current Pod instead of its ordinal: <group>-<ordinal>, or <group>-<ordinal>-m<hash>
+	// once the member has migrated.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.pod must be a Pod's name: a DNS subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)"
 	// +optional
 	Pod string `json:"pod,omitempty"`
 
@@ -37,13 +45,27 @@ type MigrationTarget struct {
 	// scheduler finds the member does not fit there, the migration fails and the member stays where it is.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.target.nodeName must be a Node's name: a DNS subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)"
 	// +optional
 	NodeName string `json:"nodeName,omitempty"`
 
-	// nodeSelector are labels the target node must have, added to the member's own node selector.
+	// nodeSelector are labels the target node must have, added to the member's own node selector: at most 32, each
+	// key a label key (an optional DNS-subdomain prefix of at most 253 characters and '/', then a name of at most 63
+	// letters, digits, '-', '_' and '.', starting and ending with a letter or digit) and each value a label value.
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$') && (!k.contains('/') || k.indexOf('/') <= 253))",message="spec.target.nodeSelector keys must be label keys: an optional DNS-subdomain prefix (at most 253 characters) and '/', then a name of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 	// +optional
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
 }
+
+// A type of its own bounds the values' length for the CRD rules' cost: a rule on the values of a map of plain
+// strings is estimated at the largest request and exceeds the budget.
+
+// LabelValue is a label's value: empty, or at most 63 letters, digits, '-', '_' and '.', starting and ending with a
+// letter or digit.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:XValidation:rule="self.matches('^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$')",message="spec.target.nodeSelector values must be label values: empty, or at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+type LabelValue string
 
 // MigrationPhase is where a migration is.
 // +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
@@ -185,6 +207,7 @@ type PodMigrationStatus struct {
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.mode`,priority=1
 // +kubebuilder:printcolumn:name="Downtime",type=string,JSONPath=`.status.downtime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self.metadata.name.size() <= 63",optionalOldSelf=true,message="metadata.name must be at most 63 characters: it is the value of the peapod.io/migration label on the replacement Pod"
 type PodMigration struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

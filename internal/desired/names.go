@@ -3,8 +3,14 @@
 package desired
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 )
@@ -20,6 +26,45 @@ func ServiceName(group string) string { return group }
 
 // PeersConfigMapName names the ConfigMap with the live peer list.
 func PeersConfigMapName(group string) string { return group + "-peers" }
+
+// ReplacementName is the name of a migration's replacement Pod: the member's name and a suffix from the
+// migration's UID, so a manager restarted after creating it finds it again, and two migrations never share one.
+// Its hostname stays the member's name: the replacement's own name need only be a Pod name (a DNS subdomain).
+func ReplacementName(member string, migration types.UID) string {
+	return member + "-m" + shortHash(string(migration))
+}
+
+// MigrationLabelValue is the value of the peapod.io/migration label for a PodMigration: its name, which admission
+// keeps within a label value's 63 characters; a longer one (admitted before that limit) is shortened and a hash
+// of the whole name added, so its replacement can still be labelled.
+func MigrationLabelValue(migration string) string {
+	if len(migration) <= validation.LabelValueMaxLength {
+		return migration
+	}
+	suffix := "-" + shortHash(migration)
+	return strings.TrimRight(migration[:validation.LabelValueMaxLength-len(suffix)], "-.") + suffix
+}
+
+// MigrationRecordName names a PodMigration peapod starts itself for a member's Pod (kind "drain" or "update"): the
+// member's name (not its Pod's, which is longer once the member has migrated) and the start of the Pod's UID, so
+// a repeated reconcile creates nothing twice. The name is also the value of the replacement's migration label: one
+// too long for a label value (63 characters, a group name of 47 or more) has the group's name shortened and a hash
+// of the member's name added, the ordinal kept.
+func MigrationRecordName(group string, ordinal int, kind string, pod types.UID) string {
+	member := MemberName(group, ordinal)
+	uid := string(pod)[:min(8, len(pod))]
+	if name := member + "-" + kind + "-" + uid; len(name) <= validation.LabelValueMaxLength {
+		return name
+	}
+	suffix := fmt.Sprintf("-%d-%s-%s-%s", ordinal, kind, uid, shortHash(member))
+	return strings.TrimRight(group[:max(validation.LabelValueMaxLength-len(suffix), 1)], "-.") + suffix
+}
+
+// shortHash is 5 hex digits of a string's SHA-256.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:5]
+}
 
 // MemberDNS is a member's stable DNS name.
 func MemberDNS(group, namespace string, ordinal int) string {

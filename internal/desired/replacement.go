@@ -1,8 +1,6 @@
 package desired
 
 import (
-	"maps"
-
 	corev1 "k8s.io/api/core/v1"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -16,7 +14,7 @@ func ReplacementPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int, name s
 	avoid []string) *corev1.Pod {
 	pod := MemberPod(g, shape, ordinal)
 	pod.Name = name
-	pod.Labels[peapodv1alpha1.MigrationLabel] = m.Name
+	pod.Labels[peapodv1alpha1.MigrationLabel] = MigrationLabelValue(m.Name)
 	AvoidNodes(pod, avoid)
 	if t := m.Spec.Target; t != nil {
 		if t.NodeName != "" {
@@ -26,7 +24,9 @@ func ReplacementPod(g *peapodv1alpha1.PodGroup, shape Shape, ordinal int, name s
 			if pod.Spec.NodeSelector == nil {
 				pod.Spec.NodeSelector = map[string]string{}
 			}
-			maps.Copy(pod.Spec.NodeSelector, t.NodeSelector)
+			for key, value := range t.NodeSelector {
+				pod.Spec.NodeSelector[key] = string(value)
+			}
 		}
 	}
 	return pod

@@ -4,11 +4,8 @@
 package migration
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,41 +104,19 @@ type Step struct {
 	Status      peapodv1alpha1.PodMigrationStatus
 }
 
-// ReplacementName is the name of a migration's replacement Pod: the member's name and a suffix from the
-// migration's UID, so a manager restarted after creating it finds it again, and two migrations never share one.
+// ReplacementName is the name of a migration's replacement Pod (desired.ReplacementName, from its UID).
 func ReplacementName(member string, m *peapodv1alpha1.PodMigration) string {
-	sum := sha256.Sum256([]byte(m.UID))
-	return member + "-m" + hex.EncodeToString(sum[:])[:5]
+	return desired.ReplacementName(member, m.UID)
 }
 
-// DrainName names the PodMigration peapod starts for a member on a drained node: the member's name (not its Pod's,
-// which is longer once the member has migrated) and the start of the Pod's UID, so a repeated reconcile creates
-// nothing twice. The name is also the value of the replacement's migration label: one too long for a label value
-// (63 characters, a group name of 47 or more) has the group's name shortened and a hash of the member's name
-// added, the ordinal kept.
+// DrainName names the PodMigration peapod starts for a member on a drained node (desired.MigrationRecordName).
 func DrainName(group string, ordinal int, pod types.UID) string {
-	return recordName(group, ordinal, "drain", pod)
+	return desired.MigrationRecordName(group, ordinal, "drain", pod)
 }
 
 // UpdateName names the PodMigration a rolling update with maxSurge starts for a member's Pod, as DrainName does.
 func UpdateName(group string, ordinal int, pod types.UID) string {
-	return recordName(group, ordinal, "update", pod)
-}
-
-func recordName(group string, ordinal int, kind string, pod types.UID) string {
-	member := desired.MemberName(group, ordinal)
-	uid := string(pod)[:min(8, len(pod))]
-	if name := member + "-" + kind + "-" + uid; len(name) <= validation.LabelValueMaxLength {
-		return name
-	}
-	suffix := fmt.Sprintf("-%d-%s-%s-%s", ordinal, kind, uid, shortHash(member))
-	return strings.TrimRight(group[:max(validation.LabelValueMaxLength-len(suffix), 1)], "-.") + suffix
-}
-
-// shortHash is 5 hex digits of a string's SHA-256.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:5]
+	return desired.MigrationRecordName(group, ordinal, "update", pod)
 }
 
 // ReplacementOf finds a migration's replacement among the group's Pods by what only it has: its name, derived from
@@ -156,7 +131,8 @@ func ReplacementOf(m *peapodv1alpha1.PodMigration, pods []*corev1.Pod) *corev1.P
 	}
 	name := ReplacementName(desired.MemberName(m.Spec.Group, ordinal), m)
 	for _, pod := range pods {
-		if pod.Name == name && pod.Labels[peapodv1alpha1.MigrationLabel] == m.Name && pod.DeletionTimestamp == nil {
+		if pod.Name == name && pod.Labels[peapodv1alpha1.MigrationLabel] == desired.MigrationLabelValue(m.Name) &&
+			pod.DeletionTimestamp == nil {
 			return pod
 		}
 	}

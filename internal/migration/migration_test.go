@@ -8,8 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -464,62 +462,6 @@ func TestSetAside(t *testing.T) {
 				t.Errorf("SetAside() mismatch (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestDrainName(t *testing.T) {
-	long := strings.Repeat("g", 52) // the longest group name admission lets through
-	cases := map[string]struct {
-		group   string
-		ordinal int
-		uid     types.UID
-		want    string
-	}{
-		"a short group: the member's name and the Pod's UID": {
-			group: "web", ordinal: 1, uid: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", want: "web-1-drain-1b4e28ba",
-		},
-		"a migrated member's Pod (web-1-m...) is drained under the member's name": {
-			group: "web", ordinal: 1, uid: "a0000000-0000-0000-0000-000000000000", want: "web-1-drain-a0000000",
-		},
-		"the longest group name: shortened to fit a label value, the ordinal kept": {
-			group: long, ordinal: 1, uid: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
-			want: strings.Repeat("g", 40) + "-1-drain-1b4e28ba-" + shortHash(long+"-1"),
-		},
-		"the longest group name and the highest ordinal": {
-			group: long, ordinal: 9999, uid: "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
-			want: strings.Repeat("g", 37) + "-9999-drain-1b4e28ba-" + shortHash(long+"-9999"),
-		},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			got := DrainName(tc.group, tc.ordinal, tc.uid)
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("DrainName() mismatch (-want +got):\n%s", diff)
-			}
-			if errs := validation.IsValidLabelValue(got); len(errs) > 0 {
-				t.Errorf("DrainName() = %q is no label value: %v", got, errs)
-			}
-			if errs := validation.IsDNS1123Subdomain(got); len(errs) > 0 {
-				t.Errorf("DrainName() = %q is no object name: %v", got, errs)
-			}
-			if again := DrainName(tc.group, tc.ordinal, tc.uid); again != got {
-				t.Errorf("DrainName() is not deterministic: %q, then %q", got, again)
-			}
-			if other := DrainName(tc.group, tc.ordinal, "ffffffff-0000-0000-0000-000000000000"); other == got {
-				t.Errorf("DrainName() is the same for another Pod: %q", got)
-			}
-		})
-	}
-}
-
-// A replacement's name appears in no label (its hostname is the member's name): it must be a Pod name, up to 253.
-func TestReplacementNameFits(t *testing.T) {
-	m := move(1, nil)
-	for _, member := range []string{"g-1", strings.Repeat("g", 52) + "-9999"} {
-		name := ReplacementName(member, m)
-		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-			t.Errorf("ReplacementName(%q) = %q is no Pod name: %v", member, name, errs)
-		}
 	}
 }
 
