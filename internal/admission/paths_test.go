@@ -53,7 +53,7 @@ func TestTargetField(t *testing.T) {
 		field  string
 		want   string
 	}{
-		"a bad selector key":          {&peapodv1alpha1.MigrationTarget{NodeSelector: map[string]string{"a b": "c"}}, "spec.nodeSelector", "spec.target.nodeSelector"},
+		"a bad selector key":          {&peapodv1alpha1.MigrationTarget{NodeSelector: map[string]peapodv1alpha1.LabelValue{"a b": "c"}}, "spec.nodeSelector", "spec.target.nodeSelector"},
 		"a node name no node has":     {&peapodv1alpha1.MigrationTarget{NodeName: "Bad"}, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values[0]", "spec.target.nodeName"},
 		"the group's template":        {&peapodv1alpha1.MigrationTarget{NodeName: "n"}, "spec.containers[0].image", "spec.group"},
 		"the template's own affinity": {nil, "spec.affinity.nodeAffinity", "spec.group"},
