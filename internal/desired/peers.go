@@ -45,7 +45,9 @@ func PeersChunks(replicas int) int {
 
 // PeersConfigMap holds chunk k of the live peer list: the stable DNS names of ordinals k*PeersPerConfigMap up to
 // the next chunk's first, one a line, under the key PeersFile.
-func PeersConfigMap(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration, chunk int) *corev1ac.ConfigMapApplyConfiguration {
+func PeersConfigMap(
+	g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration, chunk int,
+) *corev1ac.ConfigMapApplyConfiguration {
 	first := chunk * peapodv1alpha1.PeersPerConfigMap
 	last := min(first+peapodv1alpha1.PeersPerConfigMap, Replicas(g))
 	var data strings.Builder

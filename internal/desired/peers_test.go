@@ -97,7 +97,7 @@ func TestPeersChunksFit(t *testing.T) {
 	}
 
 	g := pt.MakePodGroup(longestGroup, longestNamespace).Replicas(peapodv1alpha1.MaxReplicas).Obj()
-	var all []string
+	all := make([]string, 0, peapodv1alpha1.MaxReplicas)
 	for chunk := range PeersChunks(peapodv1alpha1.MaxReplicas) {
 		cm := PeersConfigMap(g, OwnerReference(g), chunk)
 		size := 0

@@ -103,7 +103,7 @@ var _ = Describe("sizes at the most replicas", Ordered, func() {
 		GinkgoWriter.Printf("largest member Pod %d bytes, largest env value %d bytes\n", largest, largestEnv)
 
 		By("the peer files, together, list exactly the members in order, each ConfigMap under 1 MiB")
-		var list []string
+		list := make([]string, 0, replicas+desired.PeersChunks(replicas))
 		for chunk := range desired.PeersChunks(replicas) {
 			cm, err := tc.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, desired.PeersChunkName(group, chunk), metav1.GetOptions{})
 			Expect(err).NotTo(HaveOccurred())
