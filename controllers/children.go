@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,7 +23,7 @@ import (
 )
 
 // applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
-// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMap, with one field
+// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMaps, with one field
 // owner. A child whose name an object the group does not control already has is left alone: the group is Degraded
 // (NameConflict) and its other children still reconcile.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
@@ -52,20 +53,32 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	// The peer list, PeersPerConfigMap members to a ConfigMap: the chunks with members are applied, the ones
-	// past them (the group scaled below) deleted.
-	chunks := desired.PeersChunks(desired.Replicas(g))
-	for chunk := range desired.MaxPeersChunks {
-		name := desired.PeersChunkName(g.Name, chunk)
-		if chunk < chunks {
-			if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner, chunk)); err != nil {
-				errs = append(errs, fmt.Errorf("applying the peer ConfigMap %s: %w", name, err))
-			}
-		} else if err := w.removePeersChunk(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("deleting the peer ConfigMap %s: %w", name, err))
-		}
+	if err := w.applyPeers(ctx, owner); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// applyPeers writes the peer list, PeersPerConfigMap members to a ConfigMap: the chunks past the members (the
+// group shrank below them) are deleted, last first, then the chunks with members are applied, first first. So the
+// files a member reads, while they change one ConfigMap at a time, list a prefix of the members before or after:
+// a group that shrinks loses its last chunk before chunk 0 is cut short, one that grows fills chunk 0 before the
+// next appears. A chunk that could not be deleted holds the others back until the next reconcile.
+func (w *reconcileWork) applyPeers(ctx context.Context, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
+	g := w.group
+	chunks := desired.PeersChunks(desired.Replicas(g))
+	for chunk := desired.MaxPeersChunks - 1; chunk >= chunks; chunk-- {
+		name := desired.PeersChunkName(g.Name, chunk)
+		if err := w.removePeersChunk(ctx, name); err != nil {
+			return fmt.Errorf("deleting the peer ConfigMap %s: %w", name, err)
+		}
+	}
+	for chunk := range chunks {
+		if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner, chunk)); err != nil {
+			return fmt.Errorf("applying the peer ConfigMap %s: %w", desired.PeersChunkName(g.Name, chunk), err)
+		}
+	}
+	return nil
 }
 
 // removePeersChunk deletes a peer ConfigMap past the group's members: every member mounts each chunk by name, so

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
@@ -131,6 +134,26 @@ var _ = Describe("sizes at the most replicas", Ordered, func() {
 		}
 		Expect(notes).NotTo(BeEmpty())
 	}, SpecTimeout(20*time.Minute))
+
+	It("shrinks below 5001 members: peers-1 goes, peers lists the rest", func(ctx SpecContext) {
+		c := utils.NewClient(tc.Config)
+		const fewer = 4000
+		var g peapodv1alpha1.PodGroup
+		Expect(c.Get(ctx, types.NamespacedName{Namespace: ns, Name: group}, &g)).To(Succeed())
+		started := time.Now()
+		Expect(c.Patch(ctx, &g, client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, fewer))))).To(Succeed())
+		Eventually(func(gm Gomega) {
+			_, err := tc.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, desired.PeersChunkName(group, 1), metav1.GetOptions{})
+			gm.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "ConfigMap %s: %v", desired.PeersChunkName(group, 1), err)
+			cm, err := tc.Clientset.CoreV1().ConfigMaps(ns).Get(ctx, desired.PeersChunkName(group, 0), metav1.GetOptions{})
+			gm.Expect(err).NotTo(HaveOccurred())
+			gm.Expect(cm.Data[peapodv1alpha1.PeersFile]).To(Equal(strings.Join(desired.PeerDNSNames(group, ns, fewer), "\n") + "\n"))
+			var got peapodv1alpha1.PodGroup
+			gm.Expect(c.Get(ctx, types.NamespacedName{Namespace: ns, Name: group}, &got)).To(Succeed())
+			gm.Expect(got.Status.Replicas).To(Equal(int32(fewer)))
+		}).WithContext(ctx).WithTimeout(10 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+		GinkgoWriter.Printf("shrunk to %d members %s after the scale\n", fewer, time.Since(started).Round(100*time.Millisecond))
+	}, SpecTimeout(12*time.Minute))
 })
 
 // seriesCount is how many times an event happened, when the recorder folded repeats into one series.
