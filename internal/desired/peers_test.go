@@ -173,3 +173,20 @@ func TestMemberPodSize(t *testing.T) {
 		t.Errorf("the member Pod is %d bytes, want at most 8 KiB", len(data))
 	}
 }
+
+// TestPeersVolumeAtAnySize: a member made at 100 replicas has the same revision and the same peer volume as one
+// made at 6000, so it needs no new Pod to see peers-1 appear; the revision is the shape's, not the built Pod's.
+func TestPeersVolumeAtAnySize(t *testing.T) {
+	small := pt.MakePodGroup("web", "ns").Replicas(100).Obj()
+	large := pt.MakePodGroup("web", "ns").Replicas(6000).Obj()
+	a, b := MemberPod(small, ShapeOf(&small.Spec), 3), MemberPod(large, ShapeOf(&large.Spec), 3)
+	if a.Labels[peapodv1alpha1.RevisionLabel] != b.Labels[peapodv1alpha1.RevisionLabel] {
+		t.Errorf("revision %s at 100 replicas, %s at 6000", a.Labels[peapodv1alpha1.RevisionLabel], b.Labels[peapodv1alpha1.RevisionLabel])
+	}
+	if diff := cmp.Diff(a.Spec.Volumes, b.Spec.Volumes); diff != "" {
+		t.Errorf("volumes differ between 100 and 6000 replicas (-100 +6000):\n%s", diff)
+	}
+	if a.Labels[peapodv1alpha1.RevisionLabel] != ShapeOf(&small.Spec).Revision() {
+		t.Errorf("the revision label is not the shape's revision")
+	}
+}
