@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -57,7 +56,8 @@ func (r *PodGroupReconciler) adoptPods(ctx context.Context, g *peapodv1alpha1.Po
 		adopted = append(adopted, pod)
 		names = append(names, pod.Name)
 	}
-	r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "MembersAdopted", "Adopt", "Adopted orphaned Pods %s", strings.Join(names, ", "))
+	r.Recorder.Eventf(g, nil, corev1.EventTypeNormal, "MembersAdopted", "Adopt", "%s",
+		membersNote(fmt.Sprintf("Adopted %d orphaned Pods: ", len(names)), g.Name, names))
 	return adopted, nil
 }
 

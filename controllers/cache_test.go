@@ -51,7 +51,7 @@ func TestSlimChildrenHoldWhatPeapodApplies(t *testing.T) {
 	}
 	peers := func(t *testing.T) *corev1.ConfigMap {
 		var cm corev1.ConfigMap
-		server(t, desired.PeersConfigMap(g, owner), &cm)
+		server(t, desired.PeersConfigMap(g, owner, 0), &cm)
 		cm.Data["notes"] = "a key of the user's"
 		return &cm
 	}
@@ -83,12 +83,12 @@ func TestSlimChildrenHoldWhatPeapodApplies(t *testing.T) {
 			return pdb
 		}, slim: slimBudget, ac: desired.DisruptionBudget(g, owner, 0, 0)},
 		"peer ConfigMap": {obj: func(t *testing.T) any { return peers(t) }, slim: slimConfigMap,
-			ac: desired.PeersConfigMap(g, owner), want: true},
+			ac: desired.PeersConfigMap(g, owner, 0), want: true},
 		"peer ConfigMap, list edited": {obj: func(t *testing.T) any {
 			cm := peers(t)
 			cm.Data["peers"] = "evil.example.com\n"
 			return cm
-		}, slim: slimConfigMap, ac: desired.PeersConfigMap(g, owner)},
+		}, slim: slimConfigMap, ac: desired.PeersConfigMap(g, owner, 0)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

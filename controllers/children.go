@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,7 +23,7 @@ import (
 )
 
 // applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
-// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMap, with one field
+// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMaps, with one field
 // owner. A child whose name an object the group does not control already has is left alone: the group is Degraded
 // (NameConflict) and its other children still reconcile.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
@@ -52,35 +53,90 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
 		errs = append(errs, err)
 	}
-	if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner)); err != nil {
-		errs = append(errs, fmt.Errorf("applying the peer ConfigMap: %w", err))
+	if err := w.applyPeers(ctx, owner); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// peersMountable says new members may mount the peer ConfigMap by its name: it is the group's, an orphan of it
-// the group adopts, or not there yet (applied in this reconcile). A ConfigMap of that name someone else controls
-// would be mounted into the members by the kubelet, which mounts by name: the group's containers would read an
-// object its author may not be allowed to read. No member is created then; the group says why.
-func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
-	key := types.NamespacedName{Namespace: w.group.Namespace, Name: desired.PeersConfigMapName(w.group.Name)}
+// applyPeers writes the peer list, PeersPerConfigMap members to a ConfigMap: the chunks past the members (the
+// group shrank below them) are deleted, last first, then the chunks with members are applied, first first. So the
+// files a member reads, while they change one ConfigMap at a time, list a prefix of the members before or after:
+// a group that shrinks loses its last chunk before chunk 0 is cut short, one that grows fills chunk 0 before the
+// next appears. A chunk that could not be deleted holds the others back until the next reconcile.
+func (w *reconcileWork) applyPeers(ctx context.Context, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
+	g := w.group
+	chunks := desired.PeersChunks(desired.Replicas(g))
+	for chunk := desired.MaxPeersChunks - 1; chunk >= chunks; chunk-- {
+		name := desired.PeersChunkName(g.Name, chunk)
+		if err := w.removePeersChunk(ctx, name); err != nil {
+			return fmt.Errorf("deleting the peer ConfigMap %s: %w", name, err)
+		}
+	}
+	for chunk := range chunks {
+		if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner, chunk)); err != nil {
+			return fmt.Errorf("applying the peer ConfigMap %s: %w", desired.PeersChunkName(g.Name, chunk), err)
+		}
+	}
+	return nil
+}
+
+// removePeersChunk deletes a peer ConfigMap past the group's members: every member mounts each chunk by name, so
+// one left behind would list members that are gone. It goes if the group controls it, or if it is an orphan of the
+// group (an orphaning delete of a larger group of that name left it: adopting it to delete it comes to the same),
+// deleted only as it was read. Someone else's with the group's label is left alone, and the group says so. At
+// rest it reads the cache only: a chunk that is not there costs nothing.
+func (w *reconcileWork) removePeersChunk(ctx context.Context, name string) error {
 	var cm corev1.ConfigMap
-	err := w.r.Get(ctx, key, &cm)
+	err := w.r.Get(ctx, types.NamespacedName{Namespace: w.group.Namespace, Name: name}, &cm)
 	if apierrors.IsNotFound(err) {
-		// The cache holds only objects with the group label: someone else's is looked up past it.
-		err = w.r.APIReader.Get(ctx, key, &cm)
+		return nil
 	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
-	case desired.ClaimOf(&cm, w.group) != desired.Foreign:
-		return true, nil
+	if err != nil {
+		return err
 	}
-	w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
-		"no member is created while the ConfigMap %s, which members mount, is not the group's", key.Name)})
-	return false, nil
+	switch desired.ClaimOf(&cm, w.group) {
+	case desired.Controlled:
+		return w.deleteOwned(ctx, &corev1.ConfigMap{}, name)
+	case desired.Orphan:
+		if err := w.r.canAdopt(ctx, w.group); err != nil {
+			return err
+		}
+		precondition := client.Preconditions{UID: ptr.To(cm.UID), ResourceVersion: ptr.To(cm.ResourceVersion)}
+		return client.IgnoreNotFound(w.r.Delete(ctx, &cm, precondition))
+	default:
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict("ConfigMap", &cm)})
+		return nil
+	}
+}
+
+// peersMountable says new members may mount the peer ConfigMaps by their names: each is the group's, an orphan of
+// it the group adopts, or not there (applied in this reconcile, or a chunk past the members, which the volume
+// marks optional). A ConfigMap of such a name someone else controls would be mounted into the members by the
+// kubelet, which mounts by name: the group's containers would read an object its author may not be allowed to
+// read. No member is created then; the group says why.
+func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
+	for chunk := range desired.MaxPeersChunks {
+		key := types.NamespacedName{Namespace: w.group.Namespace, Name: desired.PeersChunkName(w.group.Name, chunk)}
+		var cm corev1.ConfigMap
+		err := w.r.Get(ctx, key, &cm)
+		if apierrors.IsNotFound(err) {
+			// The cache holds only objects with the group label: someone else's is looked up past it.
+			err = w.r.APIReader.Get(ctx, key, &cm)
+		}
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
+		case desired.ClaimOf(&cm, w.group) != desired.Foreign:
+			continue
+		}
+		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+			"no member is created while the ConfigMap %s, which members mount, is not the group's", key.Name)})
+		return false, nil
+	}
+	return true, nil
 }
 
 // childApply is the apply configuration of a child: a Service, a PodDisruptionBudget or a ConfigMap.

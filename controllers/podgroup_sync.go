@@ -250,17 +250,18 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 	if len(capped) > 0 {
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
 			"members %s wait to be replaced: %d failovers are in flight across the cluster (--max-concurrent-migrations)",
-			strings.Join(capped, ", "), w.r.MaxConcurrentMigrations)})
+			status.MemberNames(w.group.Name, capped, status.MaxList), w.r.MaxConcurrentMigrations)})
 	}
 	for _, c := range p.Create {
 		if err := w.createMember(ctx, c); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	// One event for all members created in this pass: a new group of 100 tells its story in one line, not 100.
+	// One event for all members created in this pass: a new group of 100 tells its story in one line, not 100,
+	// and one of 10000 in a note within the API server's limit ("web-0..web-9999").
 	if len(w.created) > 0 {
-		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeNormal, "MembersCreated", "CreateMembers",
-			"Created member Pods %s", strings.Join(w.created, ", "))
+		w.r.Recorder.Eventf(w.group, nil, corev1.EventTypeNormal, "MembersCreated", "CreateMembers", "%s",
+			membersNote(fmt.Sprintf("Created %d member Pods: ", len(w.created)), w.group.Name, w.created))
 	}
 	return result, errors.Join(errs...)
 }
@@ -478,13 +479,19 @@ func describePaused(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict) []s
 	return out
 }
 
+// membersNote is an event note that names members after a prefix, within the API server's limit on a note.
+func membersNote(prefix, group string, names []string) string {
+	return prefix + status.MemberNames(group, names, status.MaxEventNote-len(prefix))
+}
+
+// podNames lists Pods with their nodes for a problem's message, within status.MaxList.
 func podNames(pods []*corev1.Pod) string {
 	names := make([]string, 0, len(pods))
 	for _, pod := range pods {
 		names = append(names, pod.Name+" on "+pod.Spec.NodeName)
 	}
 	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return status.JoinCapped(names, status.MaxList)
 }
 
 func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Verdict, g *peapodv1alpha1.PodGroup) string {
@@ -496,7 +503,7 @@ func describeAwaitingFencing(pods []*corev1.Pod, nodes map[string]nodehealth.Ver
 	if desired.FencedForClaims(g) {
 		why = " (fencing None does not apply: their ReadWriteOnce claims stay attached to that node until it is fenced)"
 	}
-	return "members " + strings.Join(parts, ", ") + " wait for their node to be fenced" + why + ": taint it " +
+	return "members " + status.JoinCapped(parts, status.MaxList) + " wait for their node to be fenced" + why + ": taint it " +
 		nodehealth.OutOfServiceTaint + "=nodeshutdown:NoExecute once it is powered off, or delete the Node"
 }
 

@@ -57,7 +57,10 @@ type PodGroupSpec struct {
 
 	// env is added to every container and init container, after the variables peapod injects (PEAPOD_GROUP,
 	// PEAPOD_ORDINAL, PEAPOD_REPLICAS, PEAPOD_SERVICE, PEAPOD_MEMBER_DNS, PEAPOD_PEERS, POD_NAME, POD_NAMESPACE,
-	// POD_IP, NODE_NAME, HOST_IP). A container's own variable of the same name wins over both.
+	// POD_IP, NODE_NAME, HOST_IP). PEAPOD_PEERS, all members' names comma-separated, is set only while that list
+	// is at most 4096 bytes (about 150 members with short names, 22 with the longest); above it the variable is
+	// left out, and the full list is in the files /etc/peapod/peers* (cat /etc/peapod/peers*). A container's own
+	// variable of the same name wins over both.
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=128

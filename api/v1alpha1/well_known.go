@@ -35,6 +35,10 @@ const (
 	EnvReplicas  = "PEAPOD_REPLICAS"
 	EnvService   = "PEAPOD_SERVICE"
 	EnvMemberDNS = "PEAPOD_MEMBER_DNS"
+	// EnvPeers lists every member's stable DNS name, comma-separated, by ordinal. It is set only while that list
+	// is at most MaxPeersEnvBytes long (a few dozen to a few hundred members, by the length of the names): an env
+	// string grows every container of every member, and the kernel refuses one over 128 KiB. Above it the
+	// variable is left out, not set empty; the peer files under PeersMountPath always hold the full list.
 	EnvPeers     = "PEAPOD_PEERS"
 	EnvPodName   = "POD_NAME"
 	EnvNamespace = "POD_NAMESPACE"
@@ -43,11 +47,22 @@ const (
 	EnvHostIP    = "HOST_IP"
 )
 
-// Where the live peer list is mounted in every container: file PeersFile holds one stable DNS name a line and is
-// updated when the membership changes (env variables are fixed when a container starts).
+// MaxPeersEnvBytes bounds EnvPeers: a longer comma-separated list is not injected.
+const MaxPeersEnvBytes = 4096
+
+// MaxReplicas is the most members a group may have, as spec.replicas' Maximum marker says.
+const MaxReplicas = 10000
+
+// Where the live peer list is mounted in every container: one stable DNS name a line, by ordinal, updated when the
+// membership changes (env variables are fixed when a container starts). Members are listed PeersPerConfigMap to a
+// ConfigMap, so one stays under the API server's 1 MiB even for the longest names: the file PeersFile holds
+// ordinals 0..4999 (ConfigMap <group>-peers), PeersFile-1 ordinals 5000..9999 (ConfigMap <group>-peers-1), and so
+// on; a file appears when the group grows into it and goes when it shrinks below it. `cat /etc/peapod/peers*` is
+// the full list, in order. Each file's ConfigMap key is PeersFile.
 const (
-	PeersMountPath   = "/etc/peapod"
-	PeersFile        = "peers"
-	PeersVolumeName  = "peapod-peers"
-	SharedVolumeRoot = "/shared"
+	PeersMountPath    = "/etc/peapod"
+	PeersFile         = "peers"
+	PeersVolumeName   = "peapod-peers"
+	PeersPerConfigMap = 5000
+	SharedVolumeRoot  = "/shared"
 )

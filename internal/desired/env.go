@@ -2,7 +2,6 @@ package desired
 
 import (
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -11,20 +10,24 @@ import (
 
 // injectedEnv is what every container of a member is told about itself and its peers.
 func injectedEnv(g *peapodv1alpha1.PodGroup, ordinal int) []corev1.EnvVar {
-	replicas := Replicas(g)
-	return []corev1.EnvVar{
+	env := []corev1.EnvVar{
 		{Name: peapodv1alpha1.EnvGroup, Value: g.Name},
 		{Name: peapodv1alpha1.EnvOrdinal, Value: strconv.Itoa(ordinal)},
-		{Name: peapodv1alpha1.EnvReplicas, Value: strconv.Itoa(replicas)},
+		{Name: peapodv1alpha1.EnvReplicas, Value: strconv.Itoa(Replicas(g))},
 		{Name: peapodv1alpha1.EnvService, Value: ServiceDNS(g.Name, g.Namespace)},
 		{Name: peapodv1alpha1.EnvMemberDNS, Value: MemberDNS(g.Name, g.Namespace, ordinal)},
-		{Name: peapodv1alpha1.EnvPeers, Value: strings.Join(PeerDNSNames(g.Name, g.Namespace, replicas), ",")},
+	}
+	// Only while it is short: above the bound the members read the peer files (peers.go).
+	if peers, short := peersEnv(g); short {
+		env = append(env, corev1.EnvVar{Name: peapodv1alpha1.EnvPeers, Value: peers})
+	}
+	return append(env,
 		fieldRef(peapodv1alpha1.EnvPodName, "metadata.name"),
 		fieldRef(peapodv1alpha1.EnvNamespace, "metadata.namespace"),
 		fieldRef(peapodv1alpha1.EnvPodIP, "status.podIP"),
 		fieldRef(peapodv1alpha1.EnvNodeName, "spec.nodeName"),
 		fieldRef(peapodv1alpha1.EnvHostIP, "status.hostIP"),
-	}
+	)
 }
 
 func fieldRef(name, path string) corev1.EnvVar {

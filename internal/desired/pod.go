@@ -74,12 +74,7 @@ func memberVolumes(group string, shared []peapodv1alpha1.SharedVolume) []corev1.
 			VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: sv.Medium, SizeLimit: sv.SizeLimit}},
 		})
 	}
-	return append(volumes, corev1.Volume{
-		Name: peapodv1alpha1.PeersVolumeName,
-		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: PeersConfigMapName(group)},
-		}},
-	})
+	return append(volumes, peersVolume(group))
 }
 
 func memberMounts(shared []peapodv1alpha1.SharedVolume) []corev1.VolumeMount {

@@ -31,8 +31,20 @@ func injected(ordinal string) []corev1.EnvVar {
 
 var peersMount = corev1.VolumeMount{Name: "peapod-peers", MountPath: "/etc/peapod", ReadOnly: true}
 
-var peersVolume = corev1.Volume{Name: "peapod-peers", VolumeSource: corev1.VolumeSource{
-	ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "web-peers"}},
+// wantPeersVolume projects every chunk of the peer list a group of 10000 members has: chunk 0 as the file peers,
+// chunk 1 (optional until the group grows past 5000) as peers-1.
+var wantPeersVolume = corev1.Volume{Name: "peapod-peers", VolumeSource: corev1.VolumeSource{
+	Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+		{ConfigMap: &corev1.ConfigMapProjection{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "web-peers"},
+			Items:                []corev1.KeyToPath{{Key: "peers", Path: "peers"}},
+		}},
+		{ConfigMap: &corev1.ConfigMapProjection{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "web-peers-1"},
+			Items:                []corev1.KeyToPath{{Key: "peers", Path: "peers-1"}},
+			Optional:             ptr(true),
+		}},
+	}},
 }}
 
 // plainMember is member web-<ordinal> of a two-member group "web" in "ns" with one container and nothing else.
@@ -49,7 +61,7 @@ func plainMember(ordinal, rev string) *corev1.Pod {
 				Name: "app", Image: pt.PauseImage, Env: injected(ordinal),
 				VolumeMounts: []corev1.VolumeMount{peersMount},
 			}},
-			Volumes: []corev1.Volume{peersVolume},
+			Volumes: []corev1.Volume{wantPeersVolume},
 		},
 	}
 }
@@ -96,7 +108,7 @@ func TestMemberPod(t *testing.T) {
 						}},
 						Volumes: []corev1.Volume{
 							{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-							peersVolume,
+							wantPeersVolume,
 						},
 					},
 				}

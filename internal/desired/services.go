@@ -51,19 +51,6 @@ func ClusterIPService(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReference
 		WithSpec(spec)
 }
 
-// PeersConfigMap holds the live peer list, one stable DNS name a line, mounted into every container.
-func PeersConfigMap(g *peapodv1alpha1.PodGroup, owner *metav1ac.OwnerReferenceApplyConfiguration) *corev1ac.ConfigMapApplyConfiguration {
-	peers := PeerDNSNames(g.Name, g.Namespace, Replicas(g))
-	data := strings.Join(peers, "\n")
-	if data != "" {
-		data += "\n"
-	}
-	return corev1ac.ConfigMap(PeersConfigMapName(g.Name), g.Namespace).
-		WithLabels(SelectorLabels(g.Name)).
-		WithOwnerReferences(owner).
-		WithData(map[string]string{peapodv1alpha1.PeersFile: data})
-}
-
 // OwnerReference makes the group the controller of a child, so children are garbage-collected with it.
 func OwnerReference(g *peapodv1alpha1.PodGroup) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().

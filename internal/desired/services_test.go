@@ -82,28 +82,6 @@ func TestServices(t *testing.T) {
 	}
 }
 
-func TestPeersConfigMap(t *testing.T) {
-	cases := map[string]struct {
-		replicas int32
-		want     string
-	}{
-		"one name a line":        {replicas: 2, want: "web-0.web-members.ns.svc\nweb-1.web-members.ns.svc\n"},
-		"empty when scaled to 0": {replicas: 0, want: ""},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			g := pt.MakePodGroup("web", "ns").Replicas(tc.replicas).Obj()
-			cm := PeersConfigMap(g, OwnerReference(g))
-			if *cm.Name != "web-peers" {
-				t.Errorf("ConfigMap named %s", *cm.Name)
-			}
-			if diff := cmp.Diff(map[string]string{"peers": tc.want}, cm.Data); diff != "" {
-				t.Errorf("data mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func TestClaimOf(t *testing.T) {
@@ -228,10 +206,10 @@ func TestHolds(t *testing.T) {
 		"budget selecting more": {obj: budget(func(p *policyv1.PodDisruptionBudget) {
 			p.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpExists}}
 		}), ac: DisruptionBudget(g, owner, 0, 0)},
-		"peers as applied":         {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n"}), ac: PeersConfigMap(g, owner), want: true},
-		"peers with a key added":   {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n", "x": "y"}), ac: PeersConfigMap(g, owner), want: true},
-		"peers edited":             {obj: peers(map[string]string{"peers": "evil.example.com\n"}), ac: PeersConfigMap(g, owner)},
-		"peers as the cache slims": {obj: peers(nil), ac: PeersConfigMap(g, owner)},
+		"peers as applied":         {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n"}), ac: PeersConfigMap(g, owner, 0), want: true},
+		"peers with a key added":   {obj: peers(map[string]string{"peers": "web-0.web-members.ns.svc\n", "x": "y"}), ac: PeersConfigMap(g, owner, 0), want: true},
+		"peers edited":             {obj: peers(map[string]string{"peers": "evil.example.com\n"}), ac: PeersConfigMap(g, owner, 0)},
+		"peers as the cache slims": {obj: peers(nil), ac: PeersConfigMap(g, owner, 0)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

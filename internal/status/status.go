@@ -5,7 +5,6 @@ package status
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,7 +96,7 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 		progressing.reason, progressing.message = "AllMembersAvailable", fmt.Sprintf("all %d members available and up to date", want)
 	}
 	problems := slices.Clone(in.Problems)
-	if waiting := waitingForCapacity(members, replicas); waiting != "" {
+	if waiting := waitingForCapacity(g.Name, members, replicas); waiting != "" {
 		problems = append(problems, Problem{Reason: ReasonWaitingForCapacity, Message: waiting})
 	}
 	if in.Failure != nil {
@@ -121,7 +120,7 @@ func Compute(in Input) peapodv1alpha1.PodGroupStatus {
 }
 
 // waitingForCapacity says which members the scheduler finds no node for, and why (its message for the first).
-func waitingForCapacity(members map[int]*corev1.Pod, replicas int) string {
+func waitingForCapacity(group string, members map[int]*corev1.Pod, replicas int) string {
 	var names []string
 	var why string
 	for ordinal := range replicas {
@@ -139,7 +138,7 @@ func waitingForCapacity(members map[int]*corev1.Pod, replicas int) string {
 	if len(names) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("members %s wait for a node with room: %s", strings.Join(names, ", "), why)
+	return fmt.Sprintf("members %s wait for a node with room: %s", MemberNames(group, names, MaxList), why)
 }
 
 func lastMigration(before, now *peapodv1alpha1.MigrationRecord) *peapodv1alpha1.MigrationRecord {
