@@ -51,8 +51,9 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not a validation error: %v", err)
 		Expect(err.Error()).To(ContainSubstring(`admission webhook "podgroups.peapod.io" denied the request`))
 		Expect(err.Error()).To(ContainSubstring("its member Pod web-2 would be refused"))
-		var causes []string
-		for _, c := range err.(apierrors.APIStatus).Status().Details.Causes {
+		details := err.(apierrors.APIStatus).Status().Details
+		causes := make([]string, 0, len(details.Causes))
+		for _, c := range details.Causes {
 			causes = append(causes, c.Field+": "+c.Message)
 		}
 		Expect(causes).To(ContainElement(SatisfyAll(HavePrefix(field+": "), ContainSubstring(message))))

@@ -60,7 +60,7 @@ func (v *PodMigrationValidator) ordinalOf(ctx context.Context, m *peapodv1alpha1
 }
 
 // ValidateUpdate lets updates through: the spec is immutable (a CRD rule), status and metadata are peapod's.
-func (v *PodMigrationValidator) ValidateUpdate(context.Context, *peapodv1alpha1.PodMigration, *peapodv1alpha1.PodMigration) (admission.Warnings, error) {
+func (v *PodMigrationValidator) ValidateUpdate(_ context.Context, _, _ *peapodv1alpha1.PodMigration) (admission.Warnings, error) {
 	return nil, nil
 }
 
