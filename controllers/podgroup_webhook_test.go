@@ -172,6 +172,33 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
 	})
 
+	It("refuses a PodMigration whose replacement Pod the API server would refuse", func(ctx context.Context) {
+		// The group was accepted; a LimitRange added since caps its container below the request (it gives the
+		// container its max as the limit), so a replacement could never start.
+		ns := newNamespace(ctx, "capped-move-")
+		g := pt.MakePodGroup("web", ns).Replicas(0).Obj()
+		container(g).Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
+		Expect(k8sClient.Create(ctx, g)).To(Succeed())
+		Expect(k8sClient.Create(ctx, &corev1.LimitRange{
+			ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: ns},
+			Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+				Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}},
+		})).To(Succeed())
+		m := &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "move", Namespace: ns},
+			Spec: peapodv1alpha1.PodMigrationSpec{Group: "web", Member: ptr.To[int32](0),
+				Target: &peapodv1alpha1.MigrationTarget{NodeSelector: map[string]peapodv1alpha1.LabelValue{"zone": "b"}}}}
+		err := k8sClient.Create(ctx, m)
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "created, or refused otherwise: %v", err)
+		Expect(err.Error()).To(ContainSubstring(`admission webhook "podmigrations.peapod.io" denied the request`))
+		Expect(err.Error()).To(ContainSubstring("spec.group: Invalid value"))
+		Expect(err.Error()).To(ContainSubstring("must be less than or equal to cpu limit of 1"))
+
+		// A migration of a group that does not exist (yet) is let through: it fails with a condition saying so.
+		m = &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "early", Namespace: ns},
+			Spec: peapodv1alpha1.PodMigrationSpec{Group: "later", Member: ptr.To[int32](0)}}
+		Expect(k8sClient.Create(ctx, m)).To(Succeed())
+	})
+
 	DescribeTable("accepts", func(ctx context.Context, mutate func(g *peapodv1alpha1.PodGroup)) {
 		g := pt.MakePodGroup("fine", "default").Replicas(3).Obj()
 		mutate(g)
