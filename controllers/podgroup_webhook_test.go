@@ -50,7 +50,7 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		Expect(err).To(HaveOccurred(), "the API server accepted it")
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "not a validation error: %v", err)
 		Expect(err.Error()).To(ContainSubstring(`admission webhook "podgroups.peapod.io" denied the request`))
-		Expect(err.Error()).To(ContainSubstring("its member Pod web-2 would be refused"))
+		Expect(err.Error()).To(MatchRegexp(`its (member Pod web-2|claim \S+-web-2) would be refused`))
 		details := err.(apierrors.APIStatus).Status().Details
 		causes := make([]string, 0, len(details.Causes))
 		for _, c := range details.Causes {
@@ -138,6 +138,25 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 			g.Spec.Template.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
 				MaxSkew: 0, TopologyKey: "zone", WhenUnsatisfiable: corev1.DoNotSchedule}}
 		}, "spec.template.spec.topologySpreadConstraints[0].maxSkew", "must be greater than zero"),
+		Entry("a template label value that is no label value", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Labels = map[string]string{"app": "not a value"}
+		}, "spec.template.metadata.labels", "Invalid value"),
+		Entry("a template annotation key that is no key", func(g *peapodv1alpha1.PodGroup) {
+			g.Spec.Template.Annotations = map[string]string{"a b": "c"}
+		}, "spec.template.metadata.annotations", "Invalid value"),
+		Entry("a claim's storageClassName that cannot name a StorageClass", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("web", "default").Replicas(3).Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = ptr.To("Bad_Class")
+		}, "spec.volumeClaimTemplates[0].spec.storageClassName", "Invalid value"),
+		Entry("a claim template label that is no label", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("web", "default").Replicas(3).Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"a b": "c"}
+		}, "spec.volumeClaimTemplates[0].metadata.labels", "Invalid value"),
+		Entry("a claim selector with an operator that does not exist", func(g *peapodv1alpha1.PodGroup) {
+			pt.MakePodGroup("web", "default").Replicas(3).Claim("data", "1Gi").Obj().Spec.DeepCopyInto(&g.Spec)
+			g.Spec.VolumeClaimTemplates[0].Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "tier", Operator: "Near", Values: []string{"fast"}}}}
+		}, "spec.volumeClaimTemplates[0].spec.selector.matchExpressions[0].operator", "not a valid selector operator"),
 	)
 
 	It("refuses a member Pod the namespace's Pod Security level forbids, and one its LimitRange caps", func(ctx context.Context) {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,14 +16,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
-// verdict asks the API server what it would say to creating pod, and stores nothing (dryRun=All): the Pod's
-// validation, its admission plugins (LimitRanger, ResourceQuota, PodSecurity) and other webhooks all judge it.
-// The probe is named by generateName: the member itself may exist already, and its name would then only earn
-// AlreadyExists.
-func verdict(ctx context.Context, c client.Client, pod *corev1.Pod) error {
-	probe := pod.DeepCopy()
-	probe.GenerateName, probe.Name = pod.Name+"-", ""
-	probe.OwnerReferences = nil
+// verdict asks the API server what it would say to creating obj (a member Pod, a claim), and stores nothing
+// (dryRun=All): the object's validation, its admission plugins (LimitRanger, ResourceQuota, PodSecurity) and
+// other webhooks all judge it. The probe is named by generateName: the member itself may exist already, and its
+// name would then only earn AlreadyExists.
+func verdict[T client.Object](ctx context.Context, c client.Client, obj T) error {
+	probe := obj.DeepCopyObject().(T)
+	probe.SetGenerateName(obj.GetName() + "-")
+	probe.SetName("")
+	probe.SetOwnerReferences(nil)
 	return c.Create(ctx, probe, client.DryRunAll)
 }
 
@@ -33,13 +33,13 @@ func verdict(ctx context.Context, c client.Client, pod *corev1.Pod) error {
 // (Pod Security, a LimitRange, a quota's required limits) forbids the object. What may pass on its own (a quota
 // used up for now) or says nothing about the Pod (the API server did not answer) is let through with a warning:
 // the reconciler reports it on the object's status if it lasts.
-func refusal(err error, gk schema.GroupKind, name, pod string, path func(string) string) (admission.Warnings, error) {
+func refusal(err error, gk schema.GroupKind, name string, made madeObject, path func(string) string) (admission.Warnings, error) {
 	if err == nil {
 		return nil, nil
 	}
 	var apiStatus apierrors.APIStatus
 	if !errors.As(err, &apiStatus) {
-		return unchecked(err), nil
+		return unchecked(err, made), nil
 	}
 	s := apiStatus.Status()
 	generated := ""
@@ -48,28 +48,28 @@ func refusal(err error, gk schema.GroupKind, name, pod string, path func(string)
 	}
 	message := func(m string) string {
 		if generated != "" {
-			m = strings.ReplaceAll(m, generated, pod)
+			m = strings.ReplaceAll(m, generated, made.name)
 		}
 		return m
 	}
 	switch s.Reason {
 	case metav1.StatusReasonInvalid:
-		return nil, invalid(s, gk, name, pod, path, message)
+		return nil, invalid(s, gk, name, made, path, message)
 	case metav1.StatusReasonForbidden:
 		if transient(s.Message) {
-			return admission.Warnings{fmt.Sprintf("member Pod %s cannot be created now: %s", pod, message(s.Message))}, nil
+			return admission.Warnings{fmt.Sprintf("%s cannot be created now: %s", made, message(s.Message))}, nil
 		}
 		return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
 			Status: metav1.StatusFailure, Code: s.Code, Reason: metav1.StatusReasonForbidden,
 			Details: &metav1.StatusDetails{Group: gk.Group, Kind: gk.Kind, Name: name},
-			Message: fmt.Sprintf("%s %q is forbidden: its member Pod %s would be: %s", gk.Kind, name, pod, message(s.Message)),
+			Message: fmt.Sprintf("%s %q is forbidden: its %s would be: %s", gk.Kind, name, made, message(s.Message)),
 		}}
 	default:
-		return unchecked(err), nil
+		return unchecked(err, made), nil
 	}
 }
 
-func invalid(s metav1.Status, gk schema.GroupKind, name, pod string, path func(string) string,
+func invalid(s metav1.Status, gk schema.GroupKind, name string, made madeObject, path func(string) string,
 	message func(string) string) error {
 	var causes []metav1.StatusCause
 	if s.Details != nil {
@@ -89,7 +89,7 @@ func invalid(s metav1.Status, gk schema.GroupKind, name, pod string, path func(s
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: s.Code, Reason: metav1.StatusReasonInvalid,
 		Details: &metav1.StatusDetails{Group: gk.Group, Kind: gk.Kind, Name: name, Causes: mapped},
-		Message: fmt.Sprintf("%s %q is invalid: its member Pod %s would be refused: %s", gk.Kind, name, pod,
+		Message: fmt.Sprintf("%s %q is invalid: its %s would be refused: %s", gk.Kind, name, made,
 			strings.Join(lines, ", ")),
 	}}
 }
@@ -107,7 +107,15 @@ func transient(message string) bool {
 	return false
 }
 
-func unchecked(err error) admission.Warnings {
-	return admission.Warnings{"peapod could not check the member Pod with the API server (" + err.Error() +
-		"); a Pod it refuses shows on the PodGroup's status"}
+func unchecked(err error, made madeObject) admission.Warnings {
+	return admission.Warnings{"peapod could not check the " + made.String() + " with the API server (" + err.Error() +
+		"); if it is refused, the PodGroup's status says so"}
 }
+
+// madeObject is what peapod would make of the object under admission, as messages name it: "member Pod web-2".
+type madeObject struct {
+	kind string
+	name string
+}
+
+func (m madeObject) String() string { return m.kind + " " + m.name }

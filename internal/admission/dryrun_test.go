@@ -58,7 +58,7 @@ func TestRefusal(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			warnings, err := refusal(tc.err, podGroups, "web", "web-2", path)
+			warnings, err := refusal(tc.err, podGroups, "web", madeObject{"member Pod", "web-2"}, path)
 			if tc.wantWarning != "" {
 				if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], tc.wantWarning) {
 					t.Errorf("got %v, warnings %q: want it let through with a warning about %q", err, warnings, tc.wantWarning)

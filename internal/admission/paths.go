@@ -109,3 +109,14 @@ func targetField(target *peapodv1alpha1.MigrationTarget) func(string) string {
 		return "spec.group"
 	}
 }
+
+// claimTemplateField maps the path of a field of a member's claim to the claim template it comes from.
+func claimTemplateField(template int) func(string) string {
+	return func(field string) string {
+		prefix := fmt.Sprintf("spec.volumeClaimTemplates[%d]", template)
+		if field == "" || field == "metadata.name" || field == "metadata.generateName" {
+			return prefix + ".metadata.name"
+		}
+		return prefix + "." + field
+	}
+}

@@ -41,11 +41,24 @@ func (v *PodGroupValidator) ValidateDelete(context.Context, *peapodv1alpha1.PodG
 	return nil, nil
 }
 
-// check builds the group's member of the highest ordinal (the longest names) as the reconciler would, and has
-// the API server judge it. Every member has that shape; only names and the ordinal differ.
+// check builds the group's member of the highest ordinal (the longest names) as the reconciler would, and its
+// claims, and has the API server judge them. Every member has that shape; only names and the ordinal differ.
 func (v *PodGroupValidator) check(ctx context.Context, g *peapodv1alpha1.PodGroup) (admission.Warnings, error) {
-	pod := desired.MemberPod(g, desired.ShapeOf(&g.Spec), max(desired.Replicas(g)-1, 0))
-	err := verdict(ctx, v.Client, pod)
-	return refusal(err, peapodv1alpha1.GroupVersion.WithKind("PodGroup").GroupKind(), g.Name, pod.Name,
+	gk := peapodv1alpha1.GroupVersion.WithKind("PodGroup").GroupKind()
+	ordinal := max(desired.Replicas(g)-1, 0)
+	pod := desired.MemberPod(g, desired.ShapeOf(&g.Spec), ordinal)
+	warnings, err := refusal(verdict(ctx, v.Client, pod), gk, g.Name, madeObject{"member Pod", pod.Name},
 		templateField(&g.Spec, pod))
+	if err != nil {
+		return warnings, err
+	}
+	for i, claim := range desired.MemberClaims(g, ordinal) {
+		more, err := refusal(verdict(ctx, v.Client, claim), gk, g.Name, madeObject{"claim", claim.Name},
+			claimTemplateField(i))
+		warnings = append(warnings, more...)
+		if err != nil {
+			return warnings, err
+		}
+	}
+	return warnings, nil
 }

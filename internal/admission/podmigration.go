@@ -39,9 +39,8 @@ func (v *PodMigrationValidator) ValidateCreate(ctx context.Context, m *peapodv1a
 	}
 	member := desired.MemberName(g.Name, ordinal)
 	pod := desired.ReplacementPod(&g, desired.ShapeOf(&g.Spec), ordinal, migration.ReplacementName(member, m), m, nil)
-	err = verdict(ctx, v.Client, pod)
-	return refusal(err, peapodv1alpha1.GroupVersion.WithKind("PodMigration").GroupKind(), m.Name, pod.Name,
-		targetField(m.Spec.Target))
+	return refusal(verdict(ctx, v.Client, pod), peapodv1alpha1.GroupVersion.WithKind("PodMigration").GroupKind(),
+		m.Name, madeObject{"replacement Pod", pod.Name}, targetField(m.Spec.Target))
 }
 
 func (v *PodMigrationValidator) ordinalOf(ctx context.Context, m *peapodv1alpha1.PodMigration) (int, bool, error) {
