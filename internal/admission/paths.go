@@ -25,7 +25,7 @@ func templateField(spec *peapodv1alpha1.PodGroupSpec, pod *corev1.Pod) func(stri
 		switch {
 		case field == "":
 			return "spec.template"
-		case field == "metadata.name" || field == "metadata.generateName":
+		case isName(field):
 			return "metadata.name"
 		case strings.HasPrefix(field, "metadata."):
 			return "spec.template." + field
@@ -114,9 +114,12 @@ func targetField(target *peapodv1alpha1.MigrationTarget) func(string) string {
 func claimTemplateField(template int) func(string) string {
 	return func(field string) string {
 		prefix := fmt.Sprintf("spec.volumeClaimTemplates[%d]", template)
-		if field == "" || field == "metadata.name" || field == "metadata.generateName" {
+		if field == "" || isName(field) {
 			return prefix + ".metadata.name"
 		}
 		return prefix + "." + field
 	}
 }
+
+// isName tells the probe's own name fields: the probe is created by generateName.
+func isName(field string) bool { return field == "metadata.name" || field == "metadata.generateName" }
