@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/kube"
@@ -28,21 +29,7 @@ func TestHelmInstallAndUpgrade(t *testing.T) {
 	env := startAPIServer(t)
 	ctx := t.Context()
 	c := newClient(t, env.Config, &warnings{})
-	createReleaseNamespace(ctx, t, c)
-	helm := helmConfiguration(t, env)
-	chrt, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	install := action.NewInstall(helm)
-	install.ReleaseName, install.Namespace = releaseName, namespace
-	if _, err := install.RunWithContext(ctx, chrt, nil); err != nil {
-		t.Fatalf("helm install: %v", err)
-	}
-	for _, crd := range []string{"podgroups.peapod.io", "podmigrations.peapod.io"} {
-		waitEstablished(ctx, t, c, crd)
-	}
+	helm, chrt := helmInstall(ctx, t, env, c, nil)
 	checkStrategy(ctx, t, c, appsv1.RollingUpdateDeploymentStrategyType)
 	checkExists(ctx, t, c, "after the install", &policyv1.PodDisruptionBudget{}, true)
 
@@ -96,6 +83,28 @@ func checkCRDUpgrade(ctx context.Context, t *testing.T, c client.Client) {
 	if err := apply(client.ForceOwnership); err != nil {
 		t.Errorf("upgrading the CRD with --force-conflicts: %v", err)
 	}
+}
+
+// helmInstall creates the release's namespace and installs the chart into it with Helm, with the values given,
+// until its CRDs are established.
+func helmInstall(ctx context.Context, t *testing.T, env *envtest.Environment, c client.Client,
+	vals chartutil.Values) (*action.Configuration, *chart.Chart) {
+	t.Helper()
+	createReleaseNamespace(ctx, t, c)
+	helm := helmConfiguration(t, env)
+	chrt, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := action.NewInstall(helm)
+	install.ReleaseName, install.Namespace = releaseName, namespace
+	if _, err := install.RunWithContext(ctx, chrt, vals); err != nil {
+		t.Fatalf("helm install: %v", err)
+	}
+	for _, crd := range []string{"podgroups.peapod.io", "podmigrations.peapod.io"} {
+		waitEstablished(ctx, t, c, crd)
+	}
+	return helm, chrt
 }
 
 // helmConfiguration is Helm's configuration for the API server, as a cluster admin, with releases stored in

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -36,23 +34,11 @@ func TestWebhookRefusesThroughTheChart(t *testing.T) {
 	env := startAPIServer(t)
 	ctx := t.Context()
 	c := newClient(t, env.Config, &warnings{})
-	createReleaseNamespace(ctx, t, c)
-	chrt, err := loader.Load(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := action.NewInstall(helmConfiguration(t, env))
-	install.ReleaseName, install.Namespace = releaseName, namespace
 	vals, err := chartutil.ReadValues([]byte("replicaCount: 1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := install.RunWithContext(ctx, chrt, vals); err != nil {
-		t.Fatalf("helm install: %v", err)
-	}
-	for _, crd := range []string{"podgroups.peapod.io", "podmigrations.peapod.io"} {
-		waitEstablished(ctx, t, c, crd)
-	}
+	helmInstall(ctx, t, env, c, vals)
 
 	port := freePort(t)
 	if err := utils.PointWebhookAtLoopback(ctx, c, fullname+"-webhook", port); err != nil {

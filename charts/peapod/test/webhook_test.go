@@ -88,11 +88,7 @@ func TestWebhookKeepsItsOwnCertificate(t *testing.T) {
 func TestWebhookWithCertManager(t *testing.T) {
 	r := mustRender(t, "webhook: {certManager: {enabled: true}}")
 	d, c := manager(t, r)
-	for _, arg := range c.Args {
-		if strings.HasPrefix(arg, "--webhook-cert-secret") {
-			t.Errorf("the manager keeps the certificate itself (%s) although cert-manager issues it", arg)
-		}
-	}
+	checkNoArg(t, c, "--webhook-cert-secret", "the manager would keep the certificate itself although cert-manager issues it")
 	checkCertVolume(t, d, c, true)
 	config := get[admissionregistrationv1.ValidatingWebhookConfiguration](t, r, "ValidatingWebhookConfiguration", fullname+"-webhook")
 	if got, want := config.Annotations["cert-manager.io/inject-ca-from"], namespace+"/"+fullname+"-webhook"; got != want {
@@ -145,14 +141,19 @@ func checkCertVolume(t *testing.T, d *appsv1.Deployment, c corev1.Container, fro
 func TestWebhookDisabled(t *testing.T) {
 	r := mustRender(t, "webhook: {enabled: false}")
 	_, c := manager(t, r)
-	for _, arg := range c.Args {
-		if strings.HasPrefix(arg, "--webhook") {
-			t.Errorf("the manager gets %s with the webhook disabled", arg)
-		}
-	}
+	checkNoArg(t, c, "--webhook", "the webhook is disabled")
 	for key := range r.objects {
 		if strings.Contains(key, "webhook") {
 			t.Errorf("%s is rendered with the webhook disabled", key)
+		}
+	}
+}
+
+func checkNoArg(t *testing.T, c corev1.Container, prefix, why string) {
+	t.Helper()
+	for _, arg := range c.Args {
+		if strings.HasPrefix(arg, prefix) {
+			t.Errorf("the manager gets %s: %s", arg, why)
 		}
 	}
 }
