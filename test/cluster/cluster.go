@@ -72,6 +72,10 @@ type Cluster struct {
 	background []func()
 	// storage is what those loops did.
 	storage storageLog
+	// certs sign the real nodes' kubelet identities; realNodes are those nodes (realnode.go).
+	certs         *pki
+	realNodes     []*RealNode
+	imageArchives []string
 }
 
 // loopback is the only address any server of the cluster listens on.
@@ -124,6 +128,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
+	c.certs = certs
 	ports, err := FreePorts(5)
 	if err != nil {
 		return nil, err
@@ -265,6 +270,10 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, 
 		"--default-not-ready-toleration-seconds=" + tolerate,
 		"--default-unreachable-toleration-seconds=" + tolerate,
 		"--profiling=false",
+		// Real nodes' kubelets (realnode.go) serve exec and logs to this identity, on their node IPs.
+		"--kubelet-client-certificate=" + certs.kubeletClientCert,
+		"--kubelet-client-key=" + certs.kubeletClientKey,
+		"--kubelet-preferred-address-types=InternalIP",
 	})
 	if err != nil {
 		return err
@@ -330,13 +339,19 @@ func (c *Cluster) startKwok(opts Options) error {
 	return err
 }
 
-func (c *Cluster) writeAdminKubeconfig(certs *pki, port int) error {
-	server := fmt.Sprintf("https://127.0.0.1:%d", port)
+// kubeconfigFor is a kubeconfig for the cluster's API server with a client certificate.
+func kubeconfigFor(server string, caPEM, certPEM, keyPEM []byte) *clientcmdapi.Config {
+	const name = "peapod"
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["peapod"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: certs.caCertPEM}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: certs.adminCertPEM, ClientKeyData: certs.adminKeyPEM}
-	cfg.Contexts["peapod"] = &clientcmdapi.Context{Cluster: "peapod", AuthInfo: "admin"}
-	cfg.CurrentContext = "peapod"
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	cfg.CurrentContext = name
+	return cfg
+}
+
+func (c *Cluster) writeAdminKubeconfig(certs *pki, port int) error {
+	cfg := kubeconfigFor(fmt.Sprintf("https://127.0.0.1:%d", port), certs.caCertPEM, certs.adminCertPEM, certs.adminKeyPEM)
 	c.KubeconfigPath = filepath.Join(c.Dir, "kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, c.KubeconfigPath); err != nil {
 		return err

@@ -23,6 +23,25 @@ type pki struct {
 	adminCertPEM, adminKeyPEM     []byte
 	caCertPEM                     []byte
 	saSigningKeyFile, saPublicKey string
+	// kubeletClientCert and kubeletClientKey are the apiserver's identity towards kubelets (exec, logs).
+	kubeletClientCert, kubeletClientKey string
+
+	caKey  *ecdsa.PrivateKey
+	caCert *x509.Certificate
+}
+
+// clientCertificate signs a client certificate for a user and its groups, in PEM.
+func (p *pki) clientCertificate(user string, groups ...string) (certPEM, keyPEMBytes []byte, err error) {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	certPEM, key, err := signLeaf(tmpl, p.caCert, p.caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEMBytes, err = keyPEM(key)
+	return certPEM, keyPEMBytes, err
 }
 
 func newPKI(dir string) (*pki, error) {
@@ -32,6 +51,7 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	p.caCertPEM = caPEM
+	p.caKey, p.caCert = caKey, caCert
 	p.caCertFile = filepath.Join(dir, "ca.crt")
 	p.caKeyFile = filepath.Join(dir, "ca.key")
 	if err := writeCertAndKey(p.caCertFile, p.caKeyFile, caPEM, caKey); err != nil {
@@ -64,6 +84,19 @@ func newPKI(dir string) (*pki, error) {
 	}
 	p.adminCertPEM = adminPEM
 	if p.adminKeyPEM, err = keyPEM(adminKey); err != nil {
+		return nil, err
+	}
+
+	kubeletClientPEM, kubeletClientKey, err := p.clientCertificate("kube-apiserver-kubelet-client", "system:masters")
+	if err != nil {
+		return nil, err
+	}
+	p.kubeletClientCert = filepath.Join(dir, "apiserver-kubelet-client.crt")
+	p.kubeletClientKey = filepath.Join(dir, "apiserver-kubelet-client.key")
+	if err := os.WriteFile(p.kubeletClientCert, kubeletClientPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p.kubeletClientKey, kubeletClientKey, 0o600); err != nil {
 		return nil, err
 	}
 

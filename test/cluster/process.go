@@ -37,11 +37,23 @@ func startProcess(name, binary, logDir string, args []string) (*process, error) 
 
 // launch runs binary with args, its output going to logPath opened with the given extra flags.
 func launch(name, binary string, args []string, logPath string, flags int) (*process, error) {
+	return launchIn(name, binary, args, logPath, flags, nil)
+}
+
+// launchWithPath runs binary with binDir first on its PATH (containerd finds its shim there), its output going to
+// logPath.
+func launchWithPath(name, binary string, args []string, logPath, binDir string) (*process, error) {
+	env := append(os.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
+	return launchIn(name, binary, args, logPath, os.O_CREATE|os.O_APPEND, env)
+}
+
+func launchIn(name, binary string, args []string, logPath string, flags int, env []string) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|flags, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binary, args...)
+	cmd.Env = env
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
