@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,14 +57,31 @@ func (c *Cluster) RecoverRealNode(ctx context.Context, name string) error {
 	return c.waitNodeReady(ctx, node.Name, 60*time.Second)
 }
 
-// RealNodeContainers lists the containers running on a real node, as its runtime sees them (ctr tasks), so a spec
-// can tell that a second copy of a member never ran there.
-func (c *Cluster) RealNodeContainers(ctx context.Context, name string) ([]string, error) {
-	node, err := c.realNode(name)
+// RealNodeContainers lists the containers of a Pod (by name, in any namespace) running on a real node, as its
+// runtime sees them, so a spec can tell that a second copy of a member never ran there, whatever the API says.
+// A node whose containerd is down runs none.
+func (c *Cluster) RealNodeContainers(ctx context.Context, node, pod string) ([]string, error) {
+	n, err := c.realNode(node)
 	if err != nil {
 		return nil, err
 	}
-	return node.runningTasks(ctx)
+	running, err := n.runningTasks(ctx)
+	if err != nil || len(running) == 0 {
+		return nil, err
+	}
+	out, err := ctrCommand(ctx, filepath.Dir(n.containerd.binary), n.socket(), "containers", "ls", "-q",
+		// One filter, its terms joined by commas: containerd ORs separate filters.
+		`labels."io.kubernetes.pod.name"==`+pod+`,labels."io.cri-containerd.kind"==container`).Output()
+	if err != nil {
+		return nil, err
+	}
+	var ofPod []string
+	for _, id := range strings.Fields(string(out)) {
+		if slices.Contains(running, id) {
+			ofPod = append(ofPod, id)
+		}
+	}
+	return ofPod, nil
 }
 
 func (c *Cluster) realNode(name string) (*RealNode, error) {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -111,5 +113,129 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 		AddReportEntry("peer file inside a running container after kubectl scale", took.String())
 		GinkgoWriter.Printf("the peer file followed kubectl scale in %s (the kubelet's ConfigMap sync)\n", took)
 		Expect(tc.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
+	})
+
+	// sleeper is a one-member group of a container that just runs, kept on the real nodes.
+	sleeper := func(name, ns string, fencing peapodv1alpha1.FencingPolicy) *peapodv1alpha1.PodGroup {
+		g := pt.MakePodGroup(name, ns).Replicas(1).Obj()
+		g.Spec.Template.Spec.NodeSelector = map[string]string{cluster.RealNodeLabel: "true"}
+		g.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+		g.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: cluster.BusyboxImage,
+			ImagePullPolicy: corev1.PullNever, Command: []string{"/bin/sh", "-c", "exec sleep 3600"}}}
+		g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{Fencing: fencing}}
+		return g
+	}
+	// runningOn waits for member 0 to run on a node other than old, proved by exec into its container there.
+	runningElsewhere := func(ctx context.Context, ns, old string, within time.Duration) *corev1.Pod {
+		var pod *corev1.Pod
+		Eventually(func(g Gomega) {
+			pod = memberPod(ctx, g, tc, ns, 0)
+			g.Expect(pod.Spec.NodeName).NotTo(BeEmpty())
+			g.Expect(pod.Spec.NodeName).NotTo(Equal(old))
+			out, err := exec(ctx, pod, "app", "sh", "-c", "echo $NODE_NAME")
+			g.Expect(err).NotTo(HaveOccurred(), out)
+			g.Expect(out).To(Equal(pod.Spec.NodeName))
+		}).WithContext(ctx).WithTimeout(within).WithPolling(500 * time.Millisecond).Should(Succeed())
+		return pod
+	}
+	firstRunning := func(ctx context.Context, ns string) *corev1.Pod {
+		var pod *corev1.Pod
+		Eventually(func(g Gomega) {
+			pod = memberPod(ctx, g, tc, ns, 0)
+			g.Expect(plan.Ready(pod)).To(BeTrue())
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		return pod
+	}
+	containersOf := func(ctx context.Context, pod string) map[string][]string {
+		out := map[string][]string{}
+		for _, node := range []string{"real-1", "real-2"} {
+			ids, err := tc.Simulated.RealNodeContainers(ctx, node, pod)
+			Expect(err).NotTo(HaveOccurred())
+			if len(ids) > 0 {
+				out[node] = ids
+			}
+		}
+		return out
+	}
+	recoverNode := func(ctx context.Context, node string) {
+		Expect(tc.Simulated.RecoverRealNode(ctx, node)).To(Succeed())
+	}
+
+	It("replaces the member of a node that lost power: its container runs on the other node", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-kill-")
+		Expect(c.Create(ctx, sleeper("db", ns, peapodv1alpha1.FencingNone))).To(Succeed())
+		old := firstRunning(ctx, ns).Spec.NodeName
+		killed := time.Now()
+		Expect(tc.Simulated.KillRealNode(old)).To(Succeed())
+		runningElsewhere(ctx, ns, old, 3*time.Minute)
+		took := time.Since(killed).Round(100 * time.Millisecond)
+		AddReportEntry("real node powered off -> the member's container runs on the other node (exec)", took.String())
+		recoverNode(ctx, old)
+	})
+
+	It("with fencing None, replaces the member of a partitioned node; the old container runs until its kubelet returns",
+		func(ctx context.Context) {
+			ns := utils.CreateNamespace(ctx, tc.Clientset, "real-partition-")
+			Expect(c.Create(ctx, sleeper("web", ns, peapodv1alpha1.FencingNone))).To(Succeed())
+			old := firstRunning(ctx, ns).Spec.NodeName
+			Expect(containersOf(ctx, "web-0")).To(HaveKey(old))
+			Expect(tc.Simulated.PartitionRealNode(old)).To(Succeed())
+			partitioned := time.Now()
+			runningElsewhere(ctx, ns, old, 3*time.Minute)
+			replaced := time.Now()
+			both := containersOf(ctx, "web-0")
+			Expect(both).To(HaveLen(2), "the old container still runs behind the partition beside its replacement")
+			AddReportEntry("real node partitioned -> replacement runs (fencing None)", replaced.Sub(partitioned).Round(100*time.Millisecond).String())
+
+			recoverNode(ctx, old)
+			back := time.Now()
+			Eventually(func() map[string][]string { return containersOf(ctx, "web-0") }).WithContext(ctx).
+				WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).ShouldNot(HaveKey(old))
+			gone := time.Now()
+			AddReportEntry("two copies running at once (fencing None): from the replacement until the old kubelet killed its container",
+				gone.Sub(replaced).Round(100*time.Millisecond).String())
+			AddReportEntry("old container killed after its kubelet returned", gone.Sub(back).Round(100*time.Millisecond).String())
+		})
+
+	It("with fencing Required, never runs a second container of a partitioned node's member; once the node is "+
+		"powered off and tainted out-of-service, the member runs elsewhere", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-fenced-")
+		Expect(c.Create(ctx, sleeper("safe", ns, peapodv1alpha1.FencingRequired))).To(Succeed())
+		old := firstRunning(ctx, ns).Spec.NodeName
+		never := func(ctx context.Context, window time.Duration) {
+			Consistently(func() int {
+				n := 0
+				for _, ids := range containersOf(ctx, "safe-0") {
+					n += len(ids)
+				}
+				return n
+			}).WithContext(ctx).WithTimeout(window).WithPolling(250*time.Millisecond).Should(BeNumerically("<=", 1),
+				"two containers of one member ran at once")
+		}
+		Expect(tc.Simulated.PartitionRealNode(old)).To(Succeed())
+		// Past nodeFailure.after (20 s) and the controller-manager's grace period (50 s): a fencing None group
+		// would have been replaced long before.
+		never(ctx, 75*time.Second)
+		Expect(containersOf(ctx, "safe-0")).To(HaveKey(old), "the partitioned node's container still runs")
+
+		Expect(tc.Simulated.KillRealNode(old)).To(Succeed())
+		fenced := time.Now()
+		node, err := tc.Clientset.CoreV1().Nodes().Get(ctx, old, metav1.GetOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: "node.kubernetes.io/out-of-service",
+			Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute})
+		_, err = tc.Clientset.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		runningElsewhere(ctx, ns, old, 2*time.Minute)
+		AddReportEntry("fenced (out-of-service taint) -> the member runs elsewhere", time.Since(fenced).Round(100*time.Millisecond).String())
+
+		Eventually(func(g Gomega) {
+			node, err := tc.Clientset.CoreV1().Nodes().Get(ctx, old, metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "node.kubernetes.io/out-of-service" })
+			_, err = tc.Clientset.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
+		recoverNode(ctx, old)
 	})
 })
