@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -238,4 +241,72 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
 		recoverNode(ctx, old)
 	})
+
+	// Make-before-break with a real readiness probe: the replacement answers HTTP (from this machine, on its Pod IP)
+	// and is Ready before the old Pod is retired, and the group never has fewer Ready members.
+	It("drains a node and migrates a member on request, make-before-break, behind a real HTTP readiness probe", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-move-")
+		g := sleeper("api", ns, peapodv1alpha1.FencingNone)
+		app := &g.Spec.Template.Spec.Containers[0]
+		app.Command = []string{"/bin/sh", "-c", "mkdir -p /tmp/www && echo $POD_NAME > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"}
+		app.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+			HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}}
+		watch, err := utils.WatchMemberPods(ctx, tc.Clientset, ns, utils.MemberWatchOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(watch.Stop)
+		Expect(c.Create(ctx, g)).To(Succeed())
+		serves := func(pod *corev1.Pod) (string, error) {
+			resp, err := httpGet(ctx, "http://"+pod.Status.PodIP+":8080/")
+			return strings.TrimSpace(resp), err
+		}
+		move := func(what string, start func(node string)) {
+			old := firstRunning(ctx, ns)
+			started := time.Now()
+			start(old.Spec.NodeName)
+			var replacement *corev1.Pod
+			Eventually(func(g Gomega) {
+				replacement = memberPod(ctx, g, tc, ns, 0)
+				g.Expect(replacement.UID).NotTo(Equal(old.UID))
+				g.Expect(plan.Ready(replacement)).To(BeTrue())
+			}).WithContext(ctx).WithTimeout(2 * time.Minute).Should(Succeed())
+			AddReportEntry(what+": the member Ready on another node", time.Since(started).Round(100*time.Millisecond).String())
+			Expect(replacement.Spec.NodeName).NotTo(Equal(old.Spec.NodeName))
+			Expect(serves(replacement)).To(Equal(replacement.Name), "the replacement answers on its Pod IP")
+			var retired utils.MemberPod
+			Eventually(func(g Gomega) {
+				var ok bool
+				retired, ok = watch.Pod(old.UID)
+				g.Expect(ok && retired.Deleting()).To(BeTrue(), "the old Pod is retired")
+			}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
+			repl, _ := watch.Pod(replacement.UID)
+			Expect(repl.ReadyAt).To(BeTemporally("<", retired.DeletingAt), "the replacement was Ready before the old Pod was retired")
+			AddReportEntry(what+": replacement Ready before the old Pod was retired by", retired.DeletingAt.Sub(repl.ReadyAt).Round(time.Millisecond).String())
+			Expect(watch.LowestReadyMembers("api", 1)).To(Equal(1), "a Ready member was missing during the %s", what)
+		}
+		move("kubectl drain", func(node string) {
+			out, err := tc.Kubectl(ctx, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s").CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), string(out))
+			DeferCleanup(func(ctx context.Context) { _ = tc.Kubectl(ctx, "uncordon", node).Run() })
+		})
+		Expect(tc.Kubectl(ctx, "uncordon", "real-1", "real-2").Run()).To(Succeed())
+		move("PodMigration", func(string) {
+			Expect(c.Create(ctx, &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "move", Namespace: ns},
+				Spec: peapodv1alpha1.PodMigrationSpec{Group: "api", Member: ptr.To[int32](0)}})).To(Succeed())
+		})
+	})
 })
+
+// httpGet GETs a URL on a real node's Pod network and returns the body.
+func httpGet(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
