@@ -225,11 +225,7 @@ var _ = Describe("PodGroup reconciler", func() {
 		bad.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}
 		Expect(k8sClient.Create(ctx, bad)).To(Succeed())
-		Expect(k8sClient.Create(ctx, &corev1.LimitRange{
-			ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: ns},
-			Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
-				Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}},
-		})).To(Succeed())
+		capContainers(ctx, ns, corev1.ResourceCPU, "1")
 		kubectl("scale", "-n", ns, "podgroup/bad", "--replicas=1")
 		Expect(k8sClient.Create(ctx, pt.MakePodGroup("good", ns).Replicas(1).Obj())).To(Succeed())
 

@@ -168,11 +168,7 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		Expect(err.Error()).To(ContainSubstring(`its member Pod root-0 would be: pods "root-0" is forbidden: violates PodSecurity "restricted:latest"`))
 
 		capped := newNamespace(ctx, "capped-")
-		Expect(k8sClient.Create(ctx, &corev1.LimitRange{
-			ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: capped},
-			Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
-				Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}}},
-		})).To(Succeed())
+		capContainers(ctx, capped, corev1.ResourceMemory, "64Mi")
 		big := pt.MakePodGroup("big", capped).Obj()
 		container(big).Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
 		err = refused(ctx, big)
@@ -198,11 +194,7 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		g := pt.MakePodGroup("web", ns).Replicas(0).Obj()
 		container(g).Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
 		Expect(k8sClient.Create(ctx, g)).To(Succeed())
-		Expect(k8sClient.Create(ctx, &corev1.LimitRange{
-			ObjectMeta: metav1.ObjectMeta{Name: "small", Namespace: ns},
-			Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
-				Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}},
-		})).To(Succeed())
+		capContainers(ctx, ns, corev1.ResourceCPU, "1")
 		m := &peapodv1alpha1.PodMigration{ObjectMeta: metav1.ObjectMeta{Name: "move", Namespace: ns},
 			Spec: peapodv1alpha1.PodMigrationSpec{Group: "web", Member: ptr.To[int32](0),
 				Target: &peapodv1alpha1.MigrationTarget{NodeSelector: map[string]peapodv1alpha1.LabelValue{"zone": "b"}}}}
@@ -274,3 +266,13 @@ var _ = Describe("PodGroup admission through the webhook", func() {
 		}),
 	)
 })
+
+// capContainers gives a namespace a LimitRange capping each container's resource at most (and, as a LimitRange
+// does, its limit there when it sets none).
+func capContainers(ctx context.Context, ns string, name corev1.ResourceName, most string) {
+	Expect(k8sClient.Create(ctx, &corev1.LimitRange{
+		ObjectMeta: metav1.ObjectMeta{Name: "cap", Namespace: ns},
+		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
+			Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{name: resource.MustParse(most)}}}},
+	})).To(Succeed())
+}

@@ -9,6 +9,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/versions.env
 source "${here}/versions.env"
+# shellcheck source=hack/lib.sh
+source "${here}/lib.sh"
 
 cache_root="${PEAPOD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/peapod}"
 bin_dir="${cache_root}/controlplane/k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
@@ -16,40 +18,12 @@ mkdir -p "${bin_dir}"
 
 log() { printf '[controlplane] %s\n' "$*" >&2; }
 
-have() {
-  local f
-  for f in "$@"; do [[ -x "${bin_dir}/${f}" ]] || return 1; done
-}
-
-# Builds into a temporary directory and renames into place, so an interrupted build never leaves a binary that
-# looks complete. OUT is a directory (several packages) or a binary name (one package).
-build_into_cache() {
-  local module_dir="$1" ldflags="$2" out="$3"; shift 3
-  local tmp
-  tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
-  trap 'rm -rf "${tmp}"' RETURN
-  (cd "${module_dir}" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w ${ldflags}" -o "${tmp}/${out}" "$@")
-  mv -f "${tmp}"/* "${bin_dir}/"
-}
-
-kube_ldflags() {
-  local v="${KUBERNETES_VERSION}" major minor
-  major="$(cut -d. -f1 <<<"${v#v}")"
-  minor="$(cut -d. -f2 <<<"${v#v}")"
-  local pkg flags=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X ${pkg}.gitVersion=${v} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
-    flags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
-  done
-  printf '%s' "${flags}"
-}
-
 start=${SECONDS}
 if have kube-apiserver kube-controller-manager kube-scheduler kubectl; then
   log "kubernetes ${KUBERNETES_VERSION}: cached"
 else
   log "kubernetes ${KUBERNETES_VERSION}: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (first time: ~6 min on 2 cores)"
-  build_into_cache "${here}/tools/kube" "$(kube_ldflags)" "" \
+  build_into_cache "${here}/tools/kube" "$(kube_ldflags)" "" "" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
 fi
@@ -58,7 +32,7 @@ if have etcd; then
   log "etcd ${ETCD_VERSION}: cached"
 else
   log "etcd ${ETCD_VERSION}: building (first time: ~1 min)"
-  build_into_cache "${here}/tools/etcd" "" etcd go.etcd.io/etcd/server/v3
+  build_into_cache "${here}/tools/etcd" "" "" etcd go.etcd.io/etcd/server/v3
 fi
 
 if have kwok && [[ -d "${bin_dir}/kwok-stages" ]]; then

@@ -10,6 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/versions.env
 source "${here}/versions.env"
+# shellcheck source=hack/lib.sh
+source "${here}/lib.sh"
 
 cache_root="${PEAPOD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/peapod}"
 bin_dir="${cache_root}/realnode/k8s-${KUBERNETES_VERSION}_containerd-${CONTAINERD_VERSION}"
@@ -33,40 +35,12 @@ if ((${#missing[@]})); then
     { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
 fi
 
-have() {
-  local f
-  for f in "$@"; do [[ -x "${bin_dir}/${f}" ]] || return 1; done
-}
-
-# Builds into a temporary directory and renames into place, so an interrupted build never leaves a binary that
-# looks complete.
-build_into_cache() {
-  local module_dir="$1" ldflags="$2" tags="$3"; shift 3
-  local tmp
-  tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
-  trap 'rm -rf "${tmp}"' RETURN
-  (cd "${module_dir}" && CGO_ENABLED=0 go build -trimpath -tags "${tags}" -ldflags "-s -w ${ldflags}" -o "${tmp}/" "$@")
-  mv -f "${tmp}"/* "${bin_dir}/"
-}
-
-kube_ldflags() {
-  local v="${KUBERNETES_VERSION}" major minor
-  major="$(cut -d. -f1 <<<"${v#v}")"
-  minor="$(cut -d. -f2 <<<"${v#v}")"
-  local pkg flags=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    flags+=" -X ${pkg}.gitVersion=${v} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
-    flags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
-  done
-  printf '%s' "${flags}"
-}
-
 start=${SECONDS}
 if have kubelet; then
   log "kubelet ${KUBERNETES_VERSION}: cached"
 else
   log "kubelet ${KUBERNETES_VERSION}: building (first time: ~4 min on 2 cores)"
-  build_into_cache "${here}/tools/kubelet" "$(kube_ldflags)" "" k8s.io/kubernetes/cmd/kubelet
+  build_into_cache "${here}/tools/kubelet" "$(kube_ldflags)" "" kubelet k8s.io/kubernetes/cmd/kubelet
 fi
 
 if have containerd containerd-shim-runc-v2 ctr; then
@@ -74,7 +48,7 @@ if have containerd containerd-shim-runc-v2 ctr; then
 else
   log "containerd ${CONTAINERD_VERSION}: building (first time: ~2 min)"
   build_into_cache "${here}/tools/containerd" "-X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
-    no_btrfs github.com/containerd/containerd/v2/cmd/containerd \
+    no_btrfs "" github.com/containerd/containerd/v2/cmd/containerd \
     github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 github.com/containerd/containerd/v2/cmd/ctr
 fi
 
@@ -82,7 +56,7 @@ if have pause; then
   log "pause: cached"
 else
   log "pause: building"
-  build_into_cache "${here}/.." "" "" ./test/cluster/images/pause
+  build_into_cache "${here}/.." "" "" pause ./test/cluster/images/pause
 fi
 
 log "ready in $((SECONDS - start)) s: ${bin_dir}"
