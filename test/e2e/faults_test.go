@@ -51,6 +51,16 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 	// group creates a group of faultReplicas members spread over the nodes, waits until all are Ready, and returns
 	// its namespace and its members' Pods by ordinal. The namespace goes when the spec ends.
 	group := func(ctx context.Context, prefix string, fencing peapodv1alpha1.FencingPolicy) (string, map[int]*corev1.Pod) {
+		// The spec's own fault comes into a healthy cluster: after the previous spec's outage, kwok may take a
+		// while to renew every node's Lease again, and a node still silent then would be failed over (rightly).
+		Eventually(func(g Gomega) {
+			for _, node := range sim.Nodes() {
+				lease, err := tc.Clientset.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node, metav1.GetOptions{})
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(lease.Spec.RenewTime).NotTo(BeNil())
+				g.Expect(time.Since(lease.Spec.RenewTime.Time)).To(BeNumerically("<", 15*time.Second), "node %s renews its Lease", node)
+			}
+		}).WithContext(ctx).WithTimeout(90 * time.Second).Should(Succeed())
 		ns := faultNamespace(ctx, tc, prefix)
 		g := pt.MakePodGroup("web", ns).Replicas(faultReplicas).Spread(peapodv1alpha1.SpreadNode).Obj()
 		g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{Fencing: fencing}}
