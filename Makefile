@@ -17,8 +17,8 @@ GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-li
 
 # The e2e suites start clusters of their own; the timeouts are backstops, not schedules. Ginkgo's comes first so
 # that an overrun still runs every cleanup (go test's own panics without it).
-E2E_TIMEOUT ?= 45m
-E2E_GINKGO_TIMEOUT ?= 40m
+E2E_TIMEOUT ?= 58m
+E2E_GINKGO_TIMEOUT ?= 55m
 GO_TEST ?= go test
 
 .PHONY: all
@@ -112,9 +112,10 @@ run: manifests generate fmt vet ## Run the manager against the current kubeconfi
 	go run . --health-probe-bind-address=127.0.0.1:8081
 
 .PHONY: demo
-demo: controlplane manifests ## Start the local simulated cluster, install peapod and show a failover and a drain.
+# REAL_NODES=1: the members run on real kubelets with containerd (root), serve HTTP, and a caller calls them.
+demo: controlplane manifests $(if $(REAL_NODES),realnode) ## Start the local simulated cluster, install peapod and show a failover and a drain.
 	@echo "[demo] compiling hack/demo (go run): a few minutes the first time, seconds after" >&2
-	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./hack/demo $(DEMO_ARGS)
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" PEAPOD_REALNODE_DIR="$(REALNODE_DIR)" go run ./hack/demo $(if $(REAL_NODES),--real-nodes) $(DEMO_ARGS)
 
 ##@ Dependencies
 

@@ -1,7 +1,8 @@
 // Command demo starts the local simulated cluster, installs peapod the way a user would, runs the manager,
 // applies the sample and tells what happens as it happens: the members come up behind their Service, a node is
 // killed and its member comes back elsewhere, a node is drained and its member moves make-before-break. Ctrl-C
-// stops everything it started. With --exit (the default when stdout is not a terminal) it stops by itself once
+// stops everything it started. With --real-nodes the nodes are real kubelets with containerd (`make demo
+// REAL_NODES=1`), the members' containers serve HTTP, and a caller calls them through it all. With --exit (the default when stdout is not a terminal) it stops by itself once
 // the story is told, and exits non-zero if a step does not happen.
 package main
 
@@ -29,12 +30,14 @@ func main() {
 	// A flag set of its own: test/utils brings Ginkgo, whose flags would fill --help.
 	flags := flag.NewFlagSet("demo", flag.ExitOnError)
 	exitAfter := flags.Bool("exit", !isTerminal(os.Stdout), "stop after the story instead of waiting for Ctrl-C")
+	realNodes := flags.Bool("real-nodes", false, "run the members on real kubelets and containerd (root; `make realnode`'s "+
+		"binaries in $"+cluster.RealNodeDirEnv+") instead of kwok's simulated nodes")
 	_ = flags.Parse(os.Args[1:])
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	t := &teller{start: time.Now(), out: os.Stdout}
-	err := run(ctx, t, *exitAfter)
+	err := run(ctx, t, *exitAfter, *realNodes)
 	switch {
 	case err == nil:
 		t.say("stopped everything it started")
@@ -49,7 +52,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
+func run(ctx context.Context, t *teller, exitAfter, realNodes bool) (err error) {
 	manager, plugin := buildInBackground(ctx, t.say)
 	defer func() {
 		// A cancelled build ends at once; then what was built goes.
@@ -58,10 +61,7 @@ func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
 		utils.RemoveBuilds()
 	}()
 
-	t.say("starting the simulated cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok "+
-		"with %d nodes, at Kubernetes' default node timings (Lease renewed every %s, NotReady after %s)", nodes,
-		cluster.DefaultTimings.NodeLeaseDuration/4, cluster.DefaultTimings.NodeMonitorGracePeriod)
-	c, err := cluster.Start(ctx, cluster.Options{Nodes: nodes, Timings: cluster.DefaultTimings, Logf: t.say})
+	c, err := startCluster(ctx, t, realNodes)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,12 @@ func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := (&story{c: c, w: w, say: t.say}).tell(ctx); err != nil {
+	s := &story{c: c, w: w, say: t.say, sample: "config/samples", kill: c.FailNode}
+	if realNodes {
+		s.sample, s.calls = "hack/demo/real-nodes", true
+		s.kill = func(_ context.Context, node string) error { return c.KillRealNode(node) }
+	}
+	if err := s.tell(ctx); err != nil {
 		return err
 	}
 	explore(ctx, c, plugin, t)
@@ -105,6 +110,31 @@ func run(ctx context.Context, t *teller, exitAfter bool) (err error) {
 	t.say("the cluster keeps running: Ctrl-C stops everything")
 	<-ctx.Done()
 	return nil
+}
+
+// startCluster starts the control plane with kwok's nodes, or with real ones.
+func startCluster(ctx context.Context, t *teller, realNodes bool) (*cluster.Cluster, error) {
+	timings := fmt.Sprintf("at Kubernetes' default node timings (Lease renewed every %s, NotReady after %s)",
+		cluster.DefaultTimings.NodeLeaseDuration/4, cluster.DefaultTimings.NodeMonitorGracePeriod)
+	if !realNodes {
+		t.say("starting the simulated cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok "+
+			"with %d nodes, %s", nodes, timings)
+		return cluster.Start(ctx, cluster.Options{Nodes: nodes, Timings: cluster.DefaultTimings, Logf: t.say})
+	}
+	if err := cluster.RealNodesPossible(os.Getenv(cluster.RealNodeDirEnv)); err != nil {
+		return nil, fmt.Errorf("real nodes: %w", err)
+	}
+	t.say("starting the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and %d real "+
+		"nodes, each a kubelet with its own containerd, %s", nodes, timings)
+	c, err := cluster.Start(ctx, cluster.Options{Timings: cluster.DefaultTimings, Logf: t.say})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.AddRealNodes(ctx, nodes, ""); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
 }
 
 // teller prints the demo's lines, each with the time since the demo started. Lines come from several goroutines.

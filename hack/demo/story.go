@@ -36,12 +36,31 @@ type story struct {
 	c   *cluster.Cluster
 	w   *world
 	say func(format string, args ...any)
+	// sample is the kustomization applied; kill silences a node for good.
+	sample string
+	kill   func(ctx context.Context, node string) error
+	// calls: on real nodes, once the members are up, a caller calls them over HTTP; the story tells what it saw
+	// at each step.
+	calls bool
 }
 
 func (s *story) tell(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{s.apply, s.failover, s.drain} {
+	if err := s.apply(ctx); err != nil {
+		return err
+	}
+	var c *caller
+	if s.calls {
+		callCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		c = startCaller(callCtx, s.w)
+		s.say("a caller on the nodes' network calls the Service's Ready endpoints over HTTP, one every %s, each in turn", callEvery)
+	}
+	for _, step := range []func(context.Context) error{s.failover, s.drain} {
 		if err := step(ctx); err != nil {
 			return err
+		}
+		if c != nil {
+			s.say("the caller, meanwhile: %s", c.take())
 		}
 	}
 	return nil
@@ -51,7 +70,7 @@ func (s *story) tell(ctx context.Context) error {
 func (s *story) apply(ctx context.Context) error {
 	s.say("applying the sample: PodGroup %s, %d members spread over nodes, a Service in front of the Ready ones", group, replicas)
 	applied := time.Now()
-	if err := s.kubectl(ctx, "apply", "-k", "config/samples"); err != nil {
+	if err := s.kubectl(ctx, "apply", "-k", s.sample); err != nil {
 		return err
 	}
 	nodes := map[string]bool{}
@@ -83,7 +102,7 @@ func (s *story) failover(ctx context.Context) error {
 	old := s.w.pods.Live(failing)[0]
 	s.say("killing node %s, where %s runs: its kubelet falls silent, no more heartbeats, as when a machine loses power", old.Node, failing)
 	killed := time.Now()
-	if err := s.c.FailNode(ctx, old.Node); err != nil {
+	if err := s.kill(ctx, old.Node); err != nil {
 		return err
 	}
 	var now utils.MemberPod

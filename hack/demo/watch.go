@@ -147,7 +147,29 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 	} else {
 		w.slices[slice.Name] = slice
 	}
-	type endpoint struct{ who, ip string }
+	ready := w.readyEndpoints(now)
+	// By member: the line reads the same whatever order the slices and their endpoints come in.
+	slices.SortFunc(ready, func(a, b endpoint) int { return cmp.Or(strings.Compare(a.who, b.who), strings.Compare(a.ip, b.ip)) })
+	parts := make([]string, 0, len(ready))
+	for _, e := range ready {
+		parts = append(parts, fmt.Sprintf("%s (%s)", e.ip, e.who))
+	}
+	line := strings.Join(parts, ", ")
+	if line == "" {
+		line = "none Ready"
+	}
+	if line != w.endpoints {
+		w.endpoints = line
+		w.say("Service %s endpoints: %s", group, line)
+	}
+}
+
+// endpoint is one of the Service's Ready endpoints: the member (and Pod) behind it, and its address.
+type endpoint struct{ who, ip string }
+
+// readyEndpoints are the Service's Ready endpoints, as the slices last seen list them; those first seen are noted
+// as entering the Service at now. The caller holds w.mu.
+func (w *world) readyEndpoints(now time.Time) []endpoint {
 	var ready []endpoint
 	for _, s := range w.slices {
 		for _, e := range s.Endpoints {
@@ -164,20 +186,19 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 			ready = append(ready, endpoint{who: who, ip: e.Addresses[0]})
 		}
 	}
-	// By member: the line reads the same whatever order the slices and their endpoints come in.
-	slices.SortFunc(ready, func(a, b endpoint) int { return cmp.Or(strings.Compare(a.who, b.who), strings.Compare(a.ip, b.ip)) })
-	parts := make([]string, 0, len(ready))
-	for _, e := range ready {
-		parts = append(parts, fmt.Sprintf("%s (%s)", e.ip, e.who))
+	return ready
+}
+
+// serviceAddresses are the addresses of the Service's Ready endpoints now.
+func (w *world) serviceAddresses() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, e := range w.readyEndpoints(time.Now()) {
+		out = append(out, e.ip)
 	}
-	line := strings.Join(parts, ", ")
-	if line == "" {
-		line = "none Ready"
-	}
-	if line != w.endpoints {
-		w.endpoints = line
-		w.say("Service %s endpoints: %s", group, line)
-	}
+	slices.Sort(out)
+	return out
 }
 
 // observeNode says when a node's Ready condition changes: the controller-manager's view of it.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/peapod-io/peapod/test/cluster"
 	"github.com/peapod-io/peapod/test/utils"
 )
 
@@ -24,23 +26,7 @@ var _ = Describe("make demo", func() {
 			if fastCluster.Simulated == nil {
 				Skip("the demo starts a simulated cluster of its own: " + utils.ExistingClusterEnv + " is set")
 			}
-			repo := filepath.Join("..", "..")
-			binary, err := utils.Build(ctx, repo, "./hack/demo", "demo")
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(os.RemoveAll, filepath.Dir(binary))
-
-			// As `make demo | cat` runs it: from the repository root, stdout a pipe, so it stops by itself.
-			cmd := exec.Command(binary)
-			cmd.Dir = repo
-			// A process group of its own, so everything it runs can be stopped; killed with this process if that dies.
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-			demo, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(stopProcessGroup, demo)
-
-			Eventually(demo).WithContext(ctx).WithTimeout(8 * time.Minute).Should(gexec.Exit(0))
-			out := string(demo.Out.Contents())
-
+			out := runDemo(ctx)
 			ip := `\d+\.\d+\.\d+\.\d+`
 			Expect(out).To(MatchRegexp(`(?m)Service web endpoints: %s \(web-0\), %s \(web-1\), %s \(web-2\)$`, ip, ip, ip))
 			failover := regexp.MustCompile(`failover: member web-1 is back as Pod web-1 on \S+: ` +
@@ -56,7 +42,44 @@ var _ = Describe("make demo", func() {
 			Expect(kubectl).NotTo(BeNil(), "the kubectl line")
 			Expect(filepath.Dir(kubectl[1])).NotTo(BeADirectory(), "the demo removes its cluster's directory")
 		}, NodeTimeout(10*time.Minute))
+
+	It("tells it on real nodes: members serving HTTP, a caller answered through the failover, no call lost in the drain",
+		Label("real-node"), func(ctx SpecContext) {
+			if err := cluster.RealNodesPossible(os.Getenv(cluster.RealNodeDirEnv)); err != nil {
+				Skip("real nodes: " + err.Error())
+			}
+			out := runDemo(ctx, "--real-nodes")
+			Expect(out).To(MatchRegexp(`failover: member web-1 is back as Pod web-1 on real-\d`))
+			Expect(out).To(MatchRegexp(`make-before-break: the replacement web-2-m[0-9a-f]{5} was Ready on real-\d`))
+			calls := regexp.MustCompile(`the caller, meanwhile: (\d+) calls, (\d+) failed; answered by (.*)`).FindAllStringSubmatch(out, -1)
+			Expect(calls).To(HaveLen(2), "what the caller saw in the failover and in the drain")
+			for _, step := range calls {
+				Expect(strconv.Atoi(step[1])).To(BeNumerically(">", 50), step[0])
+			}
+			Expect(calls[0][3]).To(SatisfyAll(ContainSubstring("web-0"), ContainSubstring("web-1"), ContainSubstring("web-2")),
+				"every member answered in the failover step, web-1 from its new node too")
+			Expect(calls[1][2]).To(Equal("0"), "a call failed during the make-before-break drain: %s", calls[1][0])
+			Expect(calls[1][3]).To(MatchRegexp(`web-2-m[0-9a-f]{5} \d+`), "the replacement answered")
+		}, NodeTimeout(10*time.Minute))
 })
+
+// runDemo builds hack/demo and runs it as `make demo | cat` does: from the repository root, stdout a pipe, so it
+// stops by itself; it returns what the demo printed once it exited 0.
+func runDemo(ctx context.Context, args ...string) string {
+	repo := filepath.Join("..", "..")
+	binary, err := utils.Build(ctx, repo, "./hack/demo", "demo")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, filepath.Dir(binary))
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = repo
+	// A process group of its own, so everything it runs can be stopped; killed with this process if that dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	demo, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(stopProcessGroup, demo)
+	Eventually(demo).WithContext(ctx).WithTimeout(8 * time.Minute).Should(gexec.Exit(0))
+	return string(demo.Out.Contents())
+}
 
 // stopProcessGroup asks a command still running to stop (the demo then stops its cluster and manager), and kills
 // its whole process group if it has not stopped within 30 s.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,29 +27,15 @@ import (
 // pretend, a member's containers sharing network, volumes and IPC, and the env they actually see.
 var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 	var (
-		tc *utils.TestCluster
-		c  client.Client
+		bed *realBed
+		tc  *utils.TestCluster
+		c   client.Client
 	)
 
 	BeforeAll(func(ctx context.Context) {
-		if err := cluster.RealNodesPossible(os.Getenv(cluster.RealNodeDirEnv)); err != nil {
-			Skip("real nodes: " + err.Error())
-		}
-		tc = defaultTimingsCluster(ctx, 0, "starts real kubelets beside a control plane of its own")
-		started := time.Now()
-		_, err := tc.Simulated.AddRealNodes(ctx, 2, "")
-		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("2 real nodes Ready (containerd and kubelet each)", time.Since(started).Round(100*time.Millisecond).String())
-		startManager(tc.Config)
-		c = utils.NewClient(tc.Config)
+		bed = startRealBed(ctx, 2)
+		tc, c = bed.tc, bed.c
 	}, NodeTimeout(cluster.StartTimeout+2*time.Minute))
-
-	// exec runs a command in a member's container and returns what it printed.
-	exec := func(ctx context.Context, pod *corev1.Pod, container string, command ...string) (string, error) {
-		args := append([]string{"exec", "-n", pod.Namespace, pod.Name, "-c", container, "--"}, command...)
-		out, err := tc.Kubectl(ctx, args...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
-	}
 
 	It("runs a member's containers as one Pod: localhost, a shared volume, shared memory, the env the README promises, "+
 		"and a peer file that follows kubectl scale", func(ctx context.Context) {
@@ -75,12 +59,12 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 			g.Expect(plan.Ready(pod)).To(BeTrue())
 		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
 
-		Eventually(func() (string, error) { return exec(ctx, pod, "client", "wget", "-qO-", "http://127.0.0.1:8080/") }).
+		Eventually(func() (string, error) { return bed.exec(ctx, pod, "client", "wget", "-qO-", "http://127.0.0.1:8080/") }).
 			WithContext(ctx).WithTimeout(10*time.Second).Should(Equal("pong"), "the client reaches the server on localhost")
-		Expect(exec(ctx, pod, "client", "cat", "/shared/data/greeting")).To(Equal("shared"), "the shared volume")
-		Expect(exec(ctx, pod, "client", "cat", "/dev/shm/token")).To(Equal("shm"), "POSIX shared memory (/dev/shm)")
+		Expect(bed.exec(ctx, pod, "client", "cat", "/shared/data/greeting")).To(Equal("shared"), "the shared volume")
+		Expect(bed.exec(ctx, pod, "client", "cat", "/dev/shm/token")).To(Equal("shm"), "POSIX shared memory (/dev/shm)")
 
-		env, err := exec(ctx, pod, "client", "env")
+		env, err := bed.exec(ctx, pod, "client", "env")
 		Expect(err).NotTo(HaveOccurred())
 		want := map[string]string{
 			peapodv1alpha1.EnvGroup:     "web",
@@ -106,7 +90,7 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 		Expect(got).To(Equal(want), "the env inside the container")
 		Expect(pod.Status.PodIP).To(HavePrefix("10.88."), "a real Pod IP from the node's range")
 
-		peers := func() (string, error) { return exec(ctx, pod, "client", "cat", "/etc/peapod/peers") }
+		peers := func() (string, error) { return bed.exec(ctx, pod, "client", "cat", "/etc/peapod/peers") }
 		Expect(peers()).To(Equal(strings.Join(desired.PeerDNSNames("web", ns, 2), "\n")))
 		scaled := time.Now()
 		Expect(tc.Kubectl(ctx, "scale", "-n", ns, "podgroup/web", "--replicas=3").Run()).To(Succeed())
@@ -118,81 +102,35 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 		Expect(tc.Clientset.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(Succeed())
 	})
 
-	// sleeper is a one-member group of a container that just runs, kept on the real nodes.
-	sleeper := func(name, ns string, fencing peapodv1alpha1.FencingPolicy) *peapodv1alpha1.PodGroup {
-		g := pt.MakePodGroup(name, ns).Replicas(1).Obj()
-		g.Spec.Template.Spec.NodeSelector = map[string]string{cluster.RealNodeLabel: "true"}
-		g.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
-		g.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: cluster.BusyboxImage,
-			ImagePullPolicy: corev1.PullNever, Command: []string{"/bin/sh", "-c", "exec sleep 3600"}}}
-		g.Spec.Migration = &peapodv1alpha1.MigrationPolicy{NodeFailure: &peapodv1alpha1.NodeFailurePolicy{Fencing: fencing}}
-		return g
-	}
-	// runningOn waits for member 0 to run on a node other than old, proved by exec into its container there.
-	runningElsewhere := func(ctx context.Context, ns, old string, within time.Duration) *corev1.Pod {
-		var pod *corev1.Pod
-		Eventually(func(g Gomega) {
-			pod = memberPod(ctx, g, tc, ns, 0)
-			g.Expect(pod.Spec.NodeName).NotTo(BeEmpty())
-			g.Expect(pod.Spec.NodeName).NotTo(Equal(old))
-			out, err := exec(ctx, pod, "app", "sh", "-c", "echo $NODE_NAME")
-			g.Expect(err).NotTo(HaveOccurred(), out)
-			g.Expect(out).To(Equal(pod.Spec.NodeName))
-		}).WithContext(ctx).WithTimeout(within).WithPolling(500 * time.Millisecond).Should(Succeed())
-		return pod
-	}
-	firstRunning := func(ctx context.Context, ns string) *corev1.Pod {
-		var pod *corev1.Pod
-		Eventually(func(g Gomega) {
-			pod = memberPod(ctx, g, tc, ns, 0)
-			g.Expect(plan.Ready(pod)).To(BeTrue())
-		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
-		return pod
-	}
-	containersOf := func(ctx context.Context, pod string) map[string][]string {
-		out := map[string][]string{}
-		for _, node := range []string{"real-1", "real-2"} {
-			ids, err := tc.Simulated.RealNodeContainers(ctx, node, pod)
-			Expect(err).NotTo(HaveOccurred())
-			if len(ids) > 0 {
-				out[node] = ids
-			}
-		}
-		return out
-	}
-	recoverNode := func(ctx context.Context, node string) {
-		Expect(tc.Simulated.RecoverRealNode(ctx, node)).To(Succeed())
-	}
-
 	It("replaces the member of a node that lost power: its container runs on the other node", func(ctx context.Context) {
 		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-kill-")
-		Expect(c.Create(ctx, sleeper("db", ns, peapodv1alpha1.FencingNone))).To(Succeed())
-		old := firstRunning(ctx, ns).Spec.NodeName
+		Expect(c.Create(ctx, bed.sleeper("db", ns, 1, peapodv1alpha1.FencingNone))).To(Succeed())
+		old := bed.firstRunning(ctx, ns).Spec.NodeName
 		killed := time.Now()
 		Expect(tc.Simulated.KillRealNode(old)).To(Succeed())
-		runningElsewhere(ctx, ns, old, 3*time.Minute)
+		bed.runningElsewhere(ctx, ns, old, 3*time.Minute)
 		took := time.Since(killed).Round(100 * time.Millisecond)
 		AddReportEntry("real node powered off -> the member's container runs on the other node (exec)", took.String())
-		recoverNode(ctx, old)
+		bed.recoverNode(ctx, old)
 	})
 
 	It("with fencing None, replaces the member of a partitioned node; the old container runs until its kubelet returns",
 		func(ctx context.Context) {
 			ns := utils.CreateNamespace(ctx, tc.Clientset, "real-partition-")
-			Expect(c.Create(ctx, sleeper("web", ns, peapodv1alpha1.FencingNone))).To(Succeed())
-			old := firstRunning(ctx, ns).Spec.NodeName
-			Expect(containersOf(ctx, "web-0")).To(HaveKey(old))
+			Expect(c.Create(ctx, bed.sleeper("web", ns, 1, peapodv1alpha1.FencingNone))).To(Succeed())
+			old := bed.firstRunning(ctx, ns).Spec.NodeName
+			Expect(bed.containersOf(ctx, "web-0")).To(HaveKey(old))
 			Expect(tc.Simulated.PartitionRealNode(old)).To(Succeed())
 			partitioned := time.Now()
-			runningElsewhere(ctx, ns, old, 3*time.Minute)
+			bed.runningElsewhere(ctx, ns, old, 3*time.Minute)
 			replaced := time.Now()
-			both := containersOf(ctx, "web-0")
+			both := bed.containersOf(ctx, "web-0")
 			Expect(both).To(HaveLen(2), "the old container still runs behind the partition beside its replacement")
 			AddReportEntry("real node partitioned -> replacement runs (fencing None)", replaced.Sub(partitioned).Round(100*time.Millisecond).String())
 
-			recoverNode(ctx, old)
+			bed.recoverNode(ctx, old)
 			back := time.Now()
-			Eventually(func() map[string][]string { return containersOf(ctx, "web-0") }).WithContext(ctx).
+			Eventually(func() map[string][]string { return bed.containersOf(ctx, "web-0") }).WithContext(ctx).
 				WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).ShouldNot(HaveKey(old))
 			gone := time.Now()
 			AddReportEntry("two copies running at once (fencing None): from the replacement until the old kubelet killed its container",
@@ -200,15 +138,15 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 			AddReportEntry("old container killed after its kubelet returned", gone.Sub(back).Round(100*time.Millisecond).String())
 		})
 
-	It("with fencing Required, never runs a second container of a partitioned node's member; once the node is "+
-		"powered off and tainted out-of-service, the member runs elsewhere", func(ctx context.Context) {
+	It("with fencing Required, never runs a second container of a partitioned node's member, nor drains it; once the "+
+		"node is powered off and tainted out-of-service, the member runs elsewhere", func(ctx context.Context) {
 		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-fenced-")
-		Expect(c.Create(ctx, sleeper("safe", ns, peapodv1alpha1.FencingRequired))).To(Succeed())
-		old := firstRunning(ctx, ns).Spec.NodeName
+		Expect(c.Create(ctx, bed.sleeper("safe", ns, 1, peapodv1alpha1.FencingRequired))).To(Succeed())
+		old := bed.firstRunning(ctx, ns).Spec.NodeName
 		never := func(ctx context.Context, window time.Duration) {
 			Consistently(func() int {
 				n := 0
-				for _, ids := range containersOf(ctx, "safe-0") {
+				for _, ids := range bed.containersOf(ctx, "safe-0") {
 					n += len(ids)
 				}
 				return n
@@ -216,37 +154,49 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 				"two containers of one member ran at once")
 		}
 		Expect(tc.Simulated.PartitionRealNode(old)).To(Succeed())
+		partitioned := time.Now()
+		Eventually(func(g Gomega) {
+			var group peapodv1alpha1.PodGroup
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "safe"}, &group)).To(Succeed())
+			g.Expect(group.Status.Conditions).To(ContainElement(SatisfyAll(HaveField("Type", "Degraded"),
+				HaveField("Reason", "AwaitingFencing"), HaveField("Message", ContainSubstring("safe-0 on "+old)))))
+		}).WithContext(ctx).WithTimeout(90 * time.Second).Should(Succeed())
+		never(ctx, 2*time.Second)
+
+		// An administrator drains the node it cannot reach. A member on a node peapod knows silent is failover's
+		// to replace (once fenced), not a drain's to move: no migration starts. Once the controller-manager marks
+		// the Pod not Ready, the budget lets the eviction through (unhealthyPodEvictionPolicy AlwaysAllow, so a
+		// drain is never stuck on a dead member): the Pod is deleted, its container runs on, and still nothing
+		// else may run the member.
+		DeferCleanup(func(ctx context.Context) { _ = tc.Kubectl(ctx, "uncordon", old).Run() })
+		drain := tc.StartKubectl(ctx, "drain", old, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=170s")
 		// Past nodeFailure.after (20 s) and the controller-manager's grace period (50 s): a fencing None group
 		// would have been replaced long before.
-		never(ctx, 75*time.Second)
-		Expect(containersOf(ctx, "safe-0")).To(HaveKey(old), "the partitioned node's container still runs")
+		never(ctx, time.Until(partitioned.Add(75*time.Second)))
+		Expect(bed.containersOf(ctx, "safe-0")).To(HaveKey(old), "the partitioned node's container still runs")
+		var migrations peapodv1alpha1.PodMigrationList
+		Expect(c.List(ctx, &migrations, client.InNamespace(ns))).To(Succeed())
+		Expect(migrations.Items).To(BeEmpty(), "a migration of the member of a silent node")
+		Expect(drain.Output()).To(ContainSubstring("evicting pod "+ns+"/safe-0"))
+		GinkgoWriter.Printf("kubectl drain of the partitioned node so far:\n%s\n", drain.Output())
 
 		Expect(tc.Simulated.KillRealNode(old)).To(Succeed())
 		fenced := time.Now()
-		node, err := tc.Clientset.CoreV1().Nodes().Get(ctx, old, metav1.GetOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: "node.kubernetes.io/out-of-service",
-			Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute})
-		_, err = tc.Clientset.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-		runningElsewhere(ctx, ns, old, 2*time.Minute)
+		bed.setOutOfService(ctx, old, true)
+		bed.runningElsewhere(ctx, ns, old, 2*time.Minute)
 		AddReportEntry("fenced (out-of-service taint) -> the member runs elsewhere", time.Since(fenced).Round(100*time.Millisecond).String())
+		// The first kubectl drain retries evicting "safe-0" by name, now the member on the other node: stop it.
+		GinkgoWriter.Printf("the kubectl drain of the partitioned node, stopped:\n%s\n", drain.Stop())
 
-		Eventually(func(g Gomega) {
-			node, err := tc.Clientset.CoreV1().Nodes().Get(ctx, old, metav1.GetOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-			node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == "node.kubernetes.io/out-of-service" })
-			_, err = tc.Clientset.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-			g.Expect(err).NotTo(HaveOccurred())
-		}).WithContext(ctx).WithTimeout(10 * time.Second).Should(Succeed())
-		recoverNode(ctx, old)
+		bed.setOutOfService(ctx, old, false)
+		bed.recoverNode(ctx, old)
 	})
 
 	// Make-before-break with a real readiness probe: the replacement answers HTTP (from this machine, on its Pod IP)
 	// and is Ready before the old Pod is retired, and the group never has fewer Ready members.
 	It("drains a node and migrates a member on request, make-before-break, behind a real HTTP readiness probe", func(ctx context.Context) {
 		ns := utils.CreateNamespace(ctx, tc.Clientset, "real-move-")
-		g := sleeper("api", ns, peapodv1alpha1.FencingNone)
+		g := bed.sleeper("api", ns, 1, peapodv1alpha1.FencingNone)
 		app := &g.Spec.Template.Spec.Containers[0]
 		app.Command = []string{"/bin/sh", "-c", "mkdir -p /tmp/www && echo $POD_NAME > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"}
 		app.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{
@@ -260,7 +210,7 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 			return strings.TrimSpace(resp), err
 		}
 		move := func(what string, start func(node string)) {
-			old := firstRunning(ctx, ns)
+			old := bed.firstRunning(ctx, ns)
 			started := time.Now()
 			start(old.Spec.NodeName)
 			var replacement *corev1.Pod

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// callEvery is how often the caller calls; callTimeout how long it waits for an answer.
+	callEvery   = 100 * time.Millisecond
+	callTimeout = time.Second
+)
+
+// caller calls the sample's members over HTTP as a client of the Service does: each call to the next of the
+// Service's Ready endpoints in turn, which is kube-proxy's part (the test bed runs no kube-proxy; the machine
+// reaches the Pods' addresses on the nodes' bridge). It counts who answered and what failed, so the story can
+// tell what a client saw at each step.
+type caller struct {
+	mu       sync.Mutex
+	calls    int
+	answered map[string]int // by the Pod that answered
+	failed   []string
+}
+
+// startCaller calls until ctx ends.
+func startCaller(ctx context.Context, w *world) *caller {
+	c := &caller{answered: map[string]int{}}
+	client := &http.Client{Timeout: callTimeout, Transport: &http.Transport{}} // no proxy: the Pods are on this machine
+	go func() {
+		tick := time.NewTicker(callEvery)
+		defer tick.Stop()
+		for turn := 0; ; turn++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			addrs := w.serviceAddresses()
+			if len(addrs) == 0 {
+				c.record("", "no Ready endpoint")
+				continue
+			}
+			addr := addrs[turn%len(addrs)]
+			answer, err := get(ctx, client, "http://"+addr+":8080/")
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				c.record("", fmt.Sprintf("%s: %v", addr, err))
+				continue
+			}
+			who, _, _ := strings.Cut(answer, " ")
+			c.record(who, "")
+		}
+	}()
+	return c
+}
+
+func (c *caller) record(who, failure string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if failure != "" {
+		c.failed = append(c.failed, failure)
+		return
+	}
+	c.answered[who]++
+}
+
+// take says what the caller saw since the last take, and starts counting afresh.
+func (c *caller) take() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, who := range slices.Sorted(maps.Keys(c.answered)) {
+		parts = append(parts, fmt.Sprintf("%s %d", who, c.answered[who]))
+	}
+	line := fmt.Sprintf("%d calls, %d failed; answered by %s", c.calls, len(c.failed), strings.Join(parts, ", "))
+	if len(c.failed) > 0 {
+		line += fmt.Sprintf("; first failure: %s; last: %s", c.failed[0], c.failed[len(c.failed)-1])
+	}
+	c.calls, c.failed = 0, nil
+	clear(c.answered)
+	return line
+}
+
+func get(ctx context.Context, client *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return strings.TrimSpace(string(body)), err
+}
