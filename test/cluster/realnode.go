@@ -327,25 +327,41 @@ func createCgroups(root string) error {
 	return nil
 }
 
-// waitNodeReady waits for a node to be registered and Ready.
+// waitNodeReady waits for a node to be registered, Ready and renewing its Lease.
 func (c *Cluster) waitNodeReady(ctx context.Context, name string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			for _, cond := range node.Status.Conditions {
-				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-					return nil
-				}
-			}
+		ready, err := c.nodeUp(ctx, name)
+		if ready {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not Ready after %s (last error: %v)", timeout, err)
+			return fmt.Errorf("not Ready with a fresh Lease after %s (last error: %v)", timeout, err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// nodeUp says a node is Ready and has renewed its Lease lately. A kubelet creates its Lease some seconds after it
+// registers the Node: until then, a node that dies is seen only by its Ready condition, 50 s later, so a node
+// counts as up only once it renews.
+func (c *Cluster) nodeUp(ctx context.Context, name string) (bool, error) {
+	node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	if ReadyStatus(node) != corev1.ConditionTrue {
+		return false, nil
+	}
+	lease, err := c.Clientset.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return false, err
+	}
+	fresh := lease.Spec.RenewTime != nil && lease.Spec.LeaseDurationSeconds != nil &&
+		time.Since(lease.Spec.RenewTime.Time) < time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second/4*3/2
+	return fresh, nil
 }
 
 // ctrCommand is ctr against a node's containerd, in the CRI's namespace.

@@ -177,7 +177,7 @@ var _ = Describe("on real nodes", Ordered, Label("real-node"), func() {
 		var migrations peapodv1alpha1.PodMigrationList
 		Expect(c.List(ctx, &migrations, client.InNamespace(ns))).To(Succeed())
 		Expect(migrations.Items).To(BeEmpty(), "a migration of the member of a silent node")
-		Expect(drain.Output()).To(ContainSubstring("evicting pod "+ns+"/safe-0"))
+		Expect(drain.Output()).To(ContainSubstring("evicting pod " + ns + "/safe-0"))
 		GinkgoWriter.Printf("kubectl drain of the partitioned node so far:\n%s\n", drain.Output())
 
 		Expect(tc.Simulated.KillRealNode(old)).To(Succeed())
