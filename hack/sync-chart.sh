@@ -11,7 +11,8 @@ rm -f "${chart}"/crds/*.yaml "${chart}"/files/rbac/*.yaml
 cp config/crd/bases/*.yaml "${chart}/crds/"
 
 # The chart's roles take their rules from these copies (the "peapod.rulesOf" template), one role a file.
-for role in role leader_election_role metrics_auth_role metrics_reader_role webhook_cert_role webhook_configuration_role; do
+for role in role leader_election_role metrics_auth_role metrics_reader_role webhook_cert_role webhook_configuration_role \
+  aggregate_view_role aggregate_edit_role; do
   if [ "$(grep -c '^kind:' "config/rbac/${role}.yaml")" != 1 ]; then
     echo "config/rbac/${role}.yaml holds more than one object: the chart reads the rules of one" >&2
     exit 1

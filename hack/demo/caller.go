@@ -78,7 +78,7 @@ func (c *caller) record(who, failure string) {
 func (c *caller) take() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var parts []string
+	parts := make([]string, 0, len(c.answered))
 	for _, who := range slices.Sorted(maps.Keys(c.answered)) {
 		parts = append(parts, fmt.Sprintf("%s %d", who, c.answered[who]))
 	}

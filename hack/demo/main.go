@@ -2,8 +2,9 @@
 // applies the sample and tells what happens as it happens: the members come up behind their Service, a node is
 // killed and its member comes back elsewhere, a node is drained and its member moves make-before-break. Ctrl-C
 // stops everything it started. With --real-nodes the nodes are real kubelets with containerd (`make demo
-// REAL_NODES=1`), the members' containers serve HTTP, and a caller calls them through it all. With --exit (the default when stdout is not a terminal) it stops by itself once
-// the story is told, and exits non-zero if a step does not happen.
+// REAL_NODES=1`), the members' containers serve HTTP, and a caller calls them through it all. With --exit (the
+// default when stdout is not a terminal) it stops by itself once the story is told, and exits non-zero if a step
+// does not happen.
 package main
 
 import (

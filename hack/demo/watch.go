@@ -193,8 +193,9 @@ func (w *world) readyEndpoints(now time.Time) []endpoint {
 func (w *world) serviceAddresses() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []string
-	for _, e := range w.readyEndpoints(time.Now()) {
+	ready := w.readyEndpoints(time.Now())
+	out := make([]string, 0, len(ready))
+	for _, e := range ready {
 		out = append(out, e.ip)
 	}
 	slices.Sort(out)

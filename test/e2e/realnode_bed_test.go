@@ -66,17 +66,15 @@ func (b *realBed) sleeper(name, ns string, replicas int32, fencing peapodv1alpha
 }
 
 // runningElsewhere waits for member 0 to run on a node other than old, proved by exec into its container there.
-func (b *realBed) runningElsewhere(ctx context.Context, ns, old string, within time.Duration) *corev1.Pod {
-	var pod *corev1.Pod
+func (b *realBed) runningElsewhere(ctx context.Context, ns, old string, within time.Duration) {
 	Eventually(func(g Gomega) {
-		pod = memberPod(ctx, g, b.tc, ns, 0)
+		pod := memberPod(ctx, g, b.tc, ns, 0)
 		g.Expect(pod.Spec.NodeName).NotTo(BeEmpty())
 		g.Expect(pod.Spec.NodeName).NotTo(Equal(old))
 		out, err := b.exec(ctx, pod, "app", "sh", "-c", "echo $NODE_NAME")
 		g.Expect(err).NotTo(HaveOccurred(), out)
 		g.Expect(out).To(Equal(pod.Spec.NodeName))
 	}).WithContext(ctx).WithTimeout(within).WithPolling(500 * time.Millisecond).Should(Succeed())
-	return pod
 }
 
 // firstRunning waits until member 0 is Ready and returns its Pod.

@@ -16,6 +16,8 @@ func TestRolesGrantWhatConfigGrants(t *testing.T) {
 		"config/rbac/leader_election_role.yaml": {"Role", fullname + "-leader-election"},
 		"config/rbac/metrics_auth_role.yaml":    {"ClusterRole", fullname + "-metrics-auth"},
 		"config/rbac/metrics_reader_role.yaml":  {"ClusterRole", fullname + "-metrics-reader"},
+		"config/rbac/aggregate_view_role.yaml":  {"ClusterRole", fullname + "-aggregate-to-view"},
+		"config/rbac/aggregate_edit_role.yaml":  {"ClusterRole", fullname + "-aggregate-to-edit"},
 	} {
 		t.Run(config, func(t *testing.T) {
 			want := readConfig[rbacv1.ClusterRole](t, config).Rules
@@ -32,6 +34,27 @@ func TestRolesGrantWhatConfigGrants(t *testing.T) {
 				t.Errorf("%s/%s rules differ from %s (run `make manifests`) (-want +got):\n%s", rendered.kind, rendered.name, config, diff)
 			}
 		})
+	}
+}
+
+// The aggregated roles carry config/rbac's aggregation labels, so the built-in view, edit and admin roles take
+// them in; a cluster whose administrators grant peapod's kinds their own way turns them off.
+func TestAggregatedRoles(t *testing.T) {
+	r := mustRender(t, "replicaCount: 2")
+	for _, level := range []string{"view", "edit"} {
+		want := readConfig[rbacv1.ClusterRole](t, "config/rbac/aggregate_"+level+"_role.yaml").Labels
+		got := get[rbacv1.ClusterRole](t, r, "ClusterRole", fullname+"-aggregate-to-"+level).Labels
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("ClusterRole %s-aggregate-to-%s: label %s=%q, want %q", fullname, level, k, got[k], v)
+			}
+		}
+	}
+	off := mustRender(t, "aggregateToDefaultRoles: false")
+	for _, level := range []string{"view", "edit"} {
+		if off.has("ClusterRole", fullname+"-aggregate-to-"+level) {
+			t.Errorf("aggregateToDefaultRoles: false still renders %s-aggregate-to-%s", fullname, level)
+		}
 	}
 }
 
