@@ -14,6 +14,7 @@ TOOLS_DIR := $(CACHE_DIR)/tools
 
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)/controller-gen
 GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+CRD_REF_DOCS := $(TOOLS_DIR)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)/crd-ref-docs
 
 # The e2e suites start clusters of their own; the timeouts are backstops, not schedules. Ginkgo's comes first so
 # that an overrun still runs every cleanup (go test's own panics without it).
@@ -37,6 +38,11 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the markers, and
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true webhook paths="./api/...;./controllers/...;./internal/admission/..." output:crd:artifacts:config=config/crd/bases
 	hack/sync-chart.sh
 
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference, docs/api-reference.md, from api/'s types and doc comments.
+	mkdir -p docs
+	$(CRD_REF_DOCS) --source-path=./api --config=hack/api-docs/config.yaml --renderer=markdown --output-path=docs/api-reference.md
+
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
@@ -58,14 +64,14 @@ lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and fix what it can.
 	$(GOLANGCI_LINT) run --fix
 
 .PHONY: verify
-verify: manifests generate ## Regenerate, then fail if the committed output differs.
+verify: manifests generate api-docs ## Regenerate, then fail if the committed output differs.
 	go mod tidy
 	cd charts/peapod/test && go mod tidy
 	@if ! git diff --quiet --exit-code -- . ; then \
 		echo "generated files or go.mod differ from a fresh generation; run 'make manifests generate' and 'go mod tidy', then commit:"; \
 		git --no-pager diff --stat -- . ; exit 1; fi
-	@if [ -n "$$(git status --porcelain --untracked-files=all -- config api charts/peapod/crds charts/peapod/files)" ]; then \
-		echo "untracked generated files:"; git status --porcelain --untracked-files=all -- config api charts; exit 1; fi
+	@if [ -n "$$(git status --porcelain --untracked-files=all -- config api docs charts/peapod/crds charts/peapod/files)" ]; then \
+		echo "untracked generated files:"; git status --porcelain --untracked-files=all -- config api docs charts; exit 1; fi
 
 ##@ Test
 
@@ -140,6 +146,9 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	hack/install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(CRD_REF_DOCS):
+	hack/install-tool.sh $@ github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 
 ##@ Benchmarks
 
