@@ -68,7 +68,7 @@ verify: manifests generate api-docs ## Regenerate, then fail if the committed ou
 	go mod tidy
 	cd charts/peapod/test && go mod tidy
 	@if ! git diff --quiet --exit-code -- . ; then \
-		echo "generated files or go.mod differ from a fresh generation; run 'make manifests generate' and 'go mod tidy', then commit:"; \
+		echo "generated files or go.mod differ from a fresh generation; run 'make manifests generate api-docs' and 'go mod tidy', then commit:"; \
 		git --no-pager diff --stat -- . ; exit 1; fi
 	@if [ -n "$$(git status --porcelain --untracked-files=all -- config api docs charts/peapod/crds charts/peapod/files)" ]; then \
 		echo "untracked generated files:"; git status --porcelain --untracked-files=all -- config api docs charts; exit 1; fi
