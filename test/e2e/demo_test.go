@@ -68,9 +68,8 @@ var _ = Describe("make demo", func() {
 // stops by itself; it returns what the demo printed once it exited 0.
 func runDemo(ctx context.Context, args ...string) string {
 	repo := filepath.Join("..", "..")
-	binary, err := utils.Build(ctx, repo, "./hack/demo", "demo")
+	binary, err := utils.Build(ctx, repo, "./hack/demo", "demo") // once per suite; the suite removes it at the end
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(os.RemoveAll, filepath.Dir(binary))
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = repo
 	// A process group of its own, so everything it runs can be stopped; killed with this process if that dies.
