@@ -15,6 +15,7 @@ TOOLS_DIR := $(CACHE_DIR)/tools
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen-$(CONTROLLER_TOOLS_VERSION)/controller-gen
 GOLANGCI_LINT := $(TOOLS_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 CRD_REF_DOCS := $(TOOLS_DIR)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)/crd-ref-docs
+HELM := $(TOOLS_DIR)/helm-$(HELM_VERSION)/helm
 
 # The e2e suites start clusters of their own; the timeouts are backstops, not schedules. Ginkgo's comes first so
 # that an overrun still runs every cleanup (go test's own panics without it).
@@ -90,15 +91,20 @@ test-envtest: controlplane ## The envtest tier: controllers against a real kube-
 # The chart's tests are a Go module of their own (Helm's dependencies stay out of the manager's), which `make vet`
 # does not reach: vetted here.
 .PHONY: test-chart
-test-chart: controlplane ## The Helm chart: render, schema, lint, install and upgrade on a real kube-apiserver.
+test-chart: controlplane $(HELM) ## The Helm chart: render, schema, lint, install and upgrade (the SDK and the helm command).
 	cd charts/peapod/test && go vet ./... && \
-		KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" $(GO_TEST) ./... -count=1 -timeout 10m
+		KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" PEAPOD_HELM="$(HELM)" \
+		$(GO_TEST) ./... -count=1 -timeout 10m
 
 # The real-node specs run where the machine allows it (root, Debian's packages installable); elsewhere they are
 # skipped with the reason.
 .PHONY: test-e2e
 test-e2e: controlplane realnode-if-possible ## The e2e suites against the simulated cluster (or PEAPOD_E2E_KUBECONFIG).
 	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" PEAPOD_REALNODE_DIR="$(REALNODE_DIR)" $(GO_TEST) ./test/e2e/... -count=1 -timeout $(E2E_TIMEOUT) -ginkgo.timeout $(E2E_GINKGO_TIMEOUT) -v -ginkgo.v
+
+.PHONY: test-e2e-existing
+test-e2e-existing: controlplane ## The e2e suites' existing-cluster mode, against a cluster started apart (hack/cluster).
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" hack/test-e2e-existing.sh
 
 ##@ Build
 
@@ -146,6 +152,9 @@ $(CONTROLLER_GEN):
 
 $(GOLANGCI_LINT):
 	hack/install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+$(HELM):
+	hack/install-tool.sh $@ helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 $(CRD_REF_DOCS):
 	hack/install-tool.sh $@ github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
