@@ -27,9 +27,9 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 	}, NodeTimeout(cluster.StartTimeout+2*time.Minute))
 
 	// spread is a group with a member on each real node, all Ready; the members by ordinal, and their containers.
-	spread := func(ctx context.Context, prefix string) (string, map[int]*corev1.Pod, map[string]map[string][]string) {
+	spread := func(ctx context.Context, prefix string, fencing peapodv1alpha1.FencingPolicy) (string, map[int]*corev1.Pod, map[string]map[string][]string) {
 		ns := faultNamespace(ctx, bed.tc, prefix)
-		Expect(bed.c.Create(ctx, bed.sleeper("web", ns, int32(len(bed.nodes)), peapodv1alpha1.FencingNone))).To(Succeed())
+		Expect(bed.c.Create(ctx, bed.sleeper("web", ns, int32(len(bed.nodes)), fencing))).To(Succeed())
 		var members map[int]*corev1.Pod
 		Eventually(func(g Gomega) {
 			members = readyMembers(ctx, g, bed.tc, ns)
@@ -52,7 +52,7 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 	}
 
 	It("keeps every member, and the very containers, through a kube-apiserver SIGKILL and 60 s outage", func(ctx SpecContext) {
-		ns, members, containers := spread(ctx, "real-apiserver-")
+		ns, members, containers := spread(ctx, "real-apiserver-", peapodv1alpha1.FencingNone)
 		w := watchFaults(ctx, bed.tc, ns)
 		Expect(bed.tc.Simulated.RestartAPIServer(ctx, 60*time.Second)).To(Succeed())
 		// Every kubelet missed 6 Lease renewals; each renews again within seconds, and nothing is replaced.
@@ -64,7 +64,7 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 
 	It("pauses failover while every real node is cut off, with their containers running, and moves nothing when the "+
 		"kubelets return", func(ctx SpecContext) {
-		ns, members, containers := spread(ctx, "real-all-cut-")
+		ns, members, containers := spread(ctx, "real-all-cut-", peapodv1alpha1.FencingNone)
 		w := watchFaults(ctx, bed.tc, ns)
 		cut := time.Now()
 		for _, node := range bed.nodes {
@@ -107,6 +107,31 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 		holds(ctx, bed.tc, ns, members, 10*time.Second, "a member was replaced after the kubelets returned")
 		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
+		unmoved(ctx, ns, members, containers)
+	}, SpecTimeout(5*time.Minute))
+
+	It("with fencing Required, never runs a second copy of a partitioned node's member, which runs on when the "+
+		"partition heals", func(ctx SpecContext) {
+		ns, members, containers := spread(ctx, "real-heal-", peapodv1alpha1.FencingRequired)
+		w := watchFaults(ctx, bed.tc, ns)
+		cut := bed.nodes[0]
+		w.failed(cut, true)
+		Expect(bed.tc.Simulated.PartitionRealNode(cut)).To(Succeed())
+		DeferCleanup(bed.recoverNode, cut)
+		// Sampled every 250 ms on both nodes' runtimes, past `after` (20 s) and the controller-manager's 50 s.
+		Consistently(func(g Gomega) {
+			g.Expect(bed.containersOfMembers(ctx, members)).To(Equal(containers))
+		}).WithContext(ctx).WithTimeout(75*time.Second).WithPolling(250*time.Millisecond).Should(Succeed(),
+			"a second container of a member, or one gone")
+		Expect(w.Overlaps(web(0), web(1))).To(BeEmpty(), "two live Pods of one member")
+
+		bed.recoverNode(ctx, cut)
+		w.failed(cut, false)
+		Eventually(func(g Gomega) {
+			g.Expect(readyMembers(ctx, g, bed.tc, ns)).To(HaveLen(len(members)))
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		holds(ctx, bed.tc, ns, members, 10*time.Second, "a member was replaced after the partition healed")
+		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
 		unmoved(ctx, ns, members, containers)
 	}, SpecTimeout(5*time.Minute))
 })
