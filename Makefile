@@ -78,7 +78,7 @@ verify: manifests generate api-docs ## Regenerate, then fail if the committed ou
 
 .PHONY: test
 test: manifests generate fmt vet controlplane ## Unit tests, the envtest tier, the Helm chart and the e2e suites, for real.
-	$(MAKE) --no-print-directory test-unit test-envtest test-chart test-e2e
+	$(MAKE) --no-print-directory test-unit test-envtest test-chart test-e2e test-e2e-existing
 
 .PHONY: test-unit
 test-unit: ## Pure unit tests only: the quick loop.

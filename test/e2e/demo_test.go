@@ -45,6 +45,9 @@ var _ = Describe("make demo", func() {
 
 	It("tells it on real nodes: members serving HTTP, a caller answered through the failover, no call lost in the drain",
 		Label("real-node"), func(ctx SpecContext) {
+			if fastCluster.Simulated == nil {
+				Skip("the demo starts a cluster of its own: " + utils.ExistingClusterEnv + " is set")
+			}
 			if err := cluster.RealNodesPossible(os.Getenv(cluster.RealNodeDirEnv)); err != nil {
 				Skip("real nodes: " + err.Error())
 			}

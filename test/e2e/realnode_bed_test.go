@@ -31,6 +31,9 @@ type realBed struct {
 // startRealBed starts the bed for an Ordered container's BeforeAll, or skips it with the reason where the machine
 // cannot run real nodes; the container's DeferCleanup stops it all.
 func startRealBed(ctx context.Context, nodes int) *realBed {
+	if fastCluster.Simulated == nil {
+		Skip("starts real kubelets beside a control plane of its own: " + utils.ExistingClusterEnv + " is set")
+	}
 	if err := cluster.RealNodesPossible(os.Getenv(cluster.RealNodeDirEnv)); err != nil {
 		Skip("real nodes: " + err.Error())
 	}
