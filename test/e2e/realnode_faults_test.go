@@ -51,15 +51,21 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 		}
 	}
 
+	// unharmed holds every member's Pod for d, then checks the whole spec's watch and what the nodes run.
+	unharmed := func(ctx context.Context, w *faultWatch, ns string, members map[int]*corev1.Pod,
+		containers map[string]map[string][]string, d time.Duration, why string) {
+		holds(ctx, bed.tc, ns, members, d, why)
+		Expect(w.Deleted()).To(BeEmpty(), "healthy members deleted")
+		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
+		unmoved(ctx, ns, members, containers)
+	}
+
 	It("keeps every member, and the very containers, through a kube-apiserver SIGKILL and 60 s outage", func(ctx SpecContext) {
 		ns, members, containers := spread(ctx, "real-apiserver-", peapodv1alpha1.FencingNone)
 		w := watchFaults(ctx, bed.tc, ns)
 		Expect(bed.tc.Simulated.RestartAPIServer(ctx, 60*time.Second)).To(Succeed())
 		// Every kubelet missed 6 Lease renewals; each renews again within seconds, and nothing is replaced.
-		holds(ctx, bed.tc, ns, members, 60*time.Second, "a healthy member was replaced after the restart")
-		Expect(w.Deleted()).To(BeEmpty(), "healthy members deleted")
-		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
-		unmoved(ctx, ns, members, containers)
+		unharmed(ctx, w, ns, members, containers, 60*time.Second, "a healthy member was replaced after the restart")
 	}, SpecTimeout(5*time.Minute))
 
 	It("pauses failover while every real node is cut off, with their containers running, and moves nothing when the "+
@@ -104,10 +110,7 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 			}
 		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
 		AddReportEntry("every real node cut off for 65 s -> every member Ready again, same containers", time.Since(back).Round(100*time.Millisecond).String())
-		holds(ctx, bed.tc, ns, members, 10*time.Second, "a member was replaced after the kubelets returned")
-		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
-		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
-		unmoved(ctx, ns, members, containers)
+		unharmed(ctx, w, ns, members, containers, 10*time.Second, "a member was replaced after the kubelets returned")
 	}, SpecTimeout(5*time.Minute))
 
 	It("with fencing Required, never runs a second copy of a partitioned node's member, which runs on when the "+
@@ -130,8 +133,6 @@ var _ = Describe("on real nodes, under faults", Ordered, Label("real-node"), fun
 		Eventually(func(g Gomega) {
 			g.Expect(readyMembers(ctx, g, bed.tc, ns)).To(HaveLen(len(members)))
 		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
-		holds(ctx, bed.tc, ns, members, 10*time.Second, "a member was replaced after the partition healed")
-		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
-		unmoved(ctx, ns, members, containers)
+		unharmed(ctx, w, ns, members, containers, 10*time.Second, "a member was replaced after the partition healed")
 	}, SpecTimeout(5*time.Minute))
 })
