@@ -23,6 +23,9 @@ const (
 // reaches the Pods' addresses on the nodes' bridge). It counts who answered and what failed, so the story can
 // tell what a client saw at each step.
 type caller struct {
+	// calling is held through each call and its record, so a take waits for the call in flight: a call is told
+	// in the step it started in.
+	calling  sync.Mutex
 	mu       sync.Mutex
 	calls    int
 	answered map[string]int // by the Pod that answered
@@ -42,25 +45,33 @@ func startCaller(ctx context.Context, w *world) *caller {
 				return
 			case <-tick.C:
 			}
-			addrs := w.serviceAddresses()
-			if len(addrs) == 0 {
-				c.record("", "no Ready endpoint")
-				continue
-			}
-			addr := addrs[turn%len(addrs)]
-			answer, err := get(ctx, client, "http://"+addr+":8080/")
+			c.calling.Lock()
+			c.call(ctx, client, w.serviceAddresses(), turn)
+			c.calling.Unlock()
 			if ctx.Err() != nil {
 				return
 			}
-			if err != nil {
-				c.record("", fmt.Sprintf("%s: %v", addr, err))
-				continue
-			}
-			who, _, _ := strings.Cut(answer, " ")
-			c.record(who, "")
 		}
 	}()
 	return c
+}
+
+// call calls the turn's endpoint and records the answer or the failure.
+func (c *caller) call(ctx context.Context, client *http.Client, addrs []string, turn int) {
+	if len(addrs) == 0 {
+		c.record("", "no Ready endpoint")
+		return
+	}
+	addr := addrs[turn%len(addrs)]
+	answer, err := get(ctx, client, "http://"+addr+":8080/")
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		c.record("", fmt.Sprintf("%s: %v", addr, err))
+	default:
+		who, _, _ := strings.Cut(answer, " ")
+		c.record(who, "")
+	}
 }
 
 func (c *caller) record(who, failure string) {
@@ -76,6 +87,8 @@ func (c *caller) record(who, failure string) {
 
 // take says what the caller saw since the last take, and starts counting afresh.
 func (c *caller) take() string {
+	c.calling.Lock()
+	defer c.calling.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	parts := make([]string, 0, len(c.answered))

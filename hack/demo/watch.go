@@ -147,7 +147,12 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 	} else {
 		w.slices[slice.Name] = slice
 	}
-	ready := w.readyEndpoints(now)
+	ready := w.readyEndpoints()
+	for _, e := range ready {
+		if _, seen := w.inService[e.uid]; !seen {
+			w.inService[e.uid] = now
+		}
+	}
 	// By member: the line reads the same whatever order the slices and their endpoints come in.
 	slices.SortFunc(ready, func(a, b endpoint) int { return cmp.Or(strings.Compare(a.who, b.who), strings.Compare(a.ip, b.ip)) })
 	parts := make([]string, 0, len(ready))
@@ -165,25 +170,24 @@ func (w *world) observeSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
 }
 
 // endpoint is one of the Service's Ready endpoints: the member (and Pod) behind it, and its address.
-type endpoint struct{ who, ip string }
+type endpoint struct {
+	who, ip string
+	uid     types.UID
+}
 
-// readyEndpoints are the Service's Ready endpoints, as the slices last seen list them; those first seen are noted
-// as entering the Service at now. The caller holds w.mu.
-func (w *world) readyEndpoints(now time.Time) []endpoint {
+// readyEndpoints are the Service's Ready endpoints, as the slices last seen list them. The caller holds w.mu.
+func (w *world) readyEndpoints() []endpoint {
 	var ready []endpoint
 	for _, s := range w.slices {
 		for _, e := range s.Endpoints {
 			if e.Conditions.Ready == nil || !*e.Conditions.Ready || e.TargetRef == nil || len(e.Addresses) == 0 {
 				continue
 			}
-			if _, seen := w.inService[e.TargetRef.UID]; !seen {
-				w.inService[e.TargetRef.UID] = now
-			}
 			who := e.TargetRef.Name
 			if pod, known := w.pods.Pod(e.TargetRef.UID); known && pod.Identity.String() != who {
 				who = pod.Identity.String() + ", Pod " + who
 			}
-			ready = append(ready, endpoint{who: who, ip: e.Addresses[0]})
+			ready = append(ready, endpoint{who: who, ip: e.Addresses[0], uid: e.TargetRef.UID})
 		}
 	}
 	return ready
@@ -193,7 +197,7 @@ func (w *world) readyEndpoints(now time.Time) []endpoint {
 func (w *world) serviceAddresses() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ready := w.readyEndpoints(time.Now())
+	ready := w.readyEndpoints()
 	out := make([]string, 0, len(ready))
 	for _, e := range ready {
 		out = append(out, e.ip)
