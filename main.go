@@ -30,6 +30,7 @@ func main() {
 		concurrency          int
 		maxMigrations        int
 		unhealthyThreshold   float64
+		evictionResponder    bool
 		hook                 webhookFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to "+
@@ -47,6 +48,9 @@ func main() {
 	flag.Float64Var(&unhealthyThreshold, "unhealthy-node-threshold", 0.55, "Share of nodes, cluster-wide or in a zone, "+
 		"that may look unhealthy at once before failovers pause (as kube-controller-manager's --unhealthy-zone-threshold): "+
 		"so many silent nodes at once are likelier a control-plane or network fault than node deaths.")
+	flag.BoolVar(&evictionResponder, "eviction-responder", true, "Where the cluster serves the EvictionRequest API "+
+		"(lifecycle.k8s.io/v1alpha1, Kubernetes 1.37's EvictionRequestAPI feature gate; discovered at start), name peapod "+
+		"the members' first eviction responder and move a member make-before-break when an Eviction hands its Pod to peapod.")
 	hook.bind(flag.CommandLine)
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -68,9 +72,22 @@ func main() {
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(qps)
 	restConfig.Burst = burst
+	var err error
+	evictionAPI := false
+	if evictionResponder {
+		if evictionAPI, err = controllers.EvictionAPIServed(restConfig); err != nil {
+			log.Error(err, "unable to discover the EvictionRequest API")
+			os.Exit(1)
+		}
+	}
+	log.Info("eviction responder", "enabled", evictionAPI, "flag", evictionResponder)
+	cacheOpts := controllers.CacheOptions()
+	if evictionAPI {
+		cacheOpts = controllers.WithEvictions(cacheOpts)
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme.New(),
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         cacheOpts,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                enableLeaderElection,
@@ -85,6 +102,7 @@ func main() {
 	}
 
 	reconciler := &controllers.PodGroupReconciler{
+		EvictionAPI:             evictionAPI,
 		Client:                  mgr.GetClient(),
 		MaxConcurrentReconciles: concurrency,
 		MaxConcurrentMigrations: maxMigrations,

@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -44,6 +45,18 @@ func CacheOptions() cache.Options {
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
 		},
 	}
+}
+
+// WithEvictions adds to cache options the Evictions that name peapod a responder (the evictionrequest controller
+// labels an Eviction with each responder's name), for a cluster that serves the EvictionRequest API: a cache
+// configured for a kind the server does not know fails to start.
+func WithEvictions(opts cache.Options) cache.Options {
+	namesPeapod, err := labels.NewRequirement(peapodv1alpha1.EvictionResponder, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant requirement
+	}
+	opts.ByObject[&lifecyclev1alpha1.Eviction{}] = cache.ByObject{Label: labels.NewSelector().Add(*namesPeapod)}
+	return opts
 }
 
 // slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, tolerations, phase, IP,

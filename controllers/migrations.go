@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -34,9 +35,13 @@ const migrationGroupIndex = "spec.group"
 // the members' identities for the rest of the reconcile (the replacements of migrations in flight set aside), and
 // whether it wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
 func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration,
-	nodes map[string]nodehealth.Verdict) (members []*corev1.Pod, wrote bool, err error) {
+	nodes map[string]nodehealth.Verdict, evicting map[types.UID]*lifecyclev1alpha1.Eviction) (members []*corev1.Pod, wrote bool, err error) {
+	asked := make(map[types.UID]bool, len(evicting))
+	for uid := range evicting {
+		asked[uid] = true
+	}
 	return migration.StepAll(migration.Group{
-		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Now: w.now,
+		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Evicting: asked, Now: w.now,
 		Avoiding: func() ([]string, error) { return w.nodesToAvoid() },
 		Target:   func(m *peapodv1alpha1.PodMigration) migration.Target { return w.r.targetOf(ctx, m) },
 	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return w.take(ctx, m, step) })
@@ -135,6 +140,7 @@ func (w *reconcileWork) createReplacement(ctx context.Context, m *peapodv1alpha1
 	}
 	pod := desired.ReplacementPod(w.group, shape, step.Ordinal, step.Status.ReplacementPod, m, avoid)
 	desired.FollowVolumes(pod, topology)
+	w.r.respondToEvictions(pod)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,6 +73,9 @@ type PodGroupReconciler struct {
 	// UnhealthyThreshold is the share of unhealthy nodes (cluster-wide, or in a zone) at which failovers pause;
 	// 0 means nodehealth.DefaultUnhealthyThreshold.
 	UnhealthyThreshold float64
+	// EvictionAPI says the cluster serves the EvictionRequest API (EvictionAPIServed): member Pods name peapod as
+	// their eviction responder, and an Eviction handed to peapod moves the member.
+	EvictionAPI bool
 
 	evictions plan.EvictionNotices
 	// paused remembers, by namespace/name, whether the group was last told its failovers pause (recordPause).
@@ -253,8 +257,11 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.Add(monitor); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&peapodv1alpha1.PodGroup{}).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.EvictionAPI {
+		b = b.Watches(&lifecyclev1alpha1.Eviction{}, handler.EnqueueRequestsFromMapFunc(r.groupOfEviction))
+	}
+	return b.For(&peapodv1alpha1.PodGroup{}).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.groupsOnNode(ctx, o.GetName())
 		})).

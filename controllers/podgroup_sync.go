@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
+	"github.com/peapod-io/peapod/internal/eviction"
 	"github.com/peapod-io/peapod/internal/metrics"
 	"github.com/peapod-io/peapod/internal/migration"
 	"github.com/peapod-io/peapod/internal/nodehealth"
@@ -135,8 +137,17 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	evictions, err := w.r.groupEvictions(ctx, g.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	asked := eviction.AskedFor(evictions)
 	var errs []error
-	members, migrated, err := w.runMigrations(ctx, migrations, nodes)
+	members, migrated, err := w.runMigrations(ctx, migrations, nodes, asked)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	nextReport, err := w.reportEvictions(ctx, migrations, evictions)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -179,14 +190,23 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	w.observeFailovers()
 	if migrated {
 		// The plan is made again from a cache that shows the migration's write; its Pod events requeue the group.
-		return ctrl.Result{}, errors.Join(errs...)
+		return ctrl.Result{RequeueAfter: nextReport}, errors.Join(errs...)
 	}
 	result, err := w.execute(ctx, p, nodes)
 	if err != nil {
 		errs = append(errs, err)
 	}
+	result.RequeueAfter = shortest(result.RequeueAfter, nextReport)
 	byOrdinal, _ := plan.Members(w.pods)
-	if err := w.startMoves(ctx, migration.Drains(g, migrations, w.allPods, byOrdinal, nodes), "the drain of"); err != nil {
+	drains := migration.Drains(g, migrations, w.allPods, byOrdinal, nodes)
+	if err := w.startMoves(ctx, drains, "the drain of"); err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range drains.Start {
+		// A member a drain moves now is not moved twice: the drain's progress answers its Eviction.
+		maps.DeleteFunc(byOrdinal, func(_ int, pod *corev1.Pod) bool { return pod.Name == m.Spec.Pod })
+	}
+	if err := w.startMoves(ctx, migration.Evictions(g, migrations, w.allPods, byOrdinal, asked), "the eviction of"); err != nil {
 		errs = append(errs, err)
 	}
 	if err := w.startMoves(ctx, migration.Updates(g, migrations, p.Surge), "the update of"); err != nil {
@@ -317,6 +337,7 @@ func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error
 	pod := desired.MemberPod(w.group, shape, c.Ordinal)
 	desired.AvoidNodes(pod, w.avoidNodes)
 	desired.FollowVolumes(pod, topology)
+	w.r.respondToEvictions(pod)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	key := client.ObjectKeyFromObject(w.group).String()
 	w.r.Expectations.ExpectCreation(key, pod.Name)

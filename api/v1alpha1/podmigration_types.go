@@ -83,7 +83,7 @@ const (
 )
 
 // MigrationReason says what started a migration.
-// +kubebuilder:validation:Enum=Requested;Drain;NodeFailed;Update
+// +kubebuilder:validation:Enum=Requested;Drain;NodeFailed;Update;Eviction
 type MigrationReason string
 
 const (
@@ -96,6 +96,9 @@ const (
 	// MigrationUpdate is a member updated make-before-break by a rolling update with maxSurge: its replacement
 	// runs the new revision.
 	MigrationUpdate MigrationReason = "Update"
+	// MigrationEviction is a member moved make-before-break because an Eviction (lifecycle.k8s.io, the
+	// EvictionRequest API) of its Pod made peapod, the Pod's eviction responder, the active one.
+	MigrationEviction MigrationReason = "Eviction"
 )
 
 // Condition types and reasons of a PodMigration.

@@ -24,8 +24,20 @@ const (
 	// off, so a Pod still Pending once they are healthy again is recreated without them.
 	AvoidedNodesAnnotation = "peapod.io/avoided-nodes"
 
+	// EvictionAnnotation on a PodMigration peapod started for an Eviction (lifecycle.k8s.io) names that Eviction,
+	// whose status peapod keeps current while the member moves.
+	EvictionAnnotation = "peapod.io/eviction"
+
 	// FieldOwner is peapod's field manager for server-side apply.
 	FieldOwner = "peapod"
+)
+
+// peapod's entry in a member Pod's spec.evictionResponders, set where the cluster serves the EvictionRequest API
+// (lifecycle.k8s.io/v1alpha1): an eviction of the Pod is handed to peapod first, which moves the member
+// make-before-break; the priority is the one the API asks of a Pod's managing controller.
+const (
+	EvictionResponder         = "peapod.io/podgroup-controller"
+	EvictionResponderPriority = 10000
 )
 
 // Env variables injected into every container and init container of a member.

@@ -86,3 +86,19 @@ func memberMounts(shared []peapodv1alpha1.SharedVolume) []corev1.VolumeMount {
 		Name: peapodv1alpha1.PeersVolumeName, MountPath: peapodv1alpha1.PeersMountPath, ReadOnly: true,
 	})
 }
+
+// RespondToEvictions makes peapod the Pod's first eviction responder (spec.evictionResponders, the EvictionRequest
+// API): an Eviction of the Pod is handed to peapod before the imperative evictor, and peapod moves the member. Only
+// where the cluster serves the API, and not part of the revision: a cluster that starts serving it changes no
+// member. A responder the template names already keeps its entry, and peapod adds its own beside it.
+func RespondToEvictions(pod *corev1.Pod) {
+	for _, r := range pod.Spec.EvictionResponders {
+		if r.Name == peapodv1alpha1.EvictionResponder {
+			return
+		}
+	}
+	priority := int32(peapodv1alpha1.EvictionResponderPriority)
+	pod.Spec.EvictionResponders = append(pod.Spec.EvictionResponders, corev1.EvictionResponder{
+		Name: peapodv1alpha1.EvictionResponder, Priority: &priority,
+	})
+}

@@ -253,3 +253,16 @@ func TestReservedTemplateKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestRespondToEvictions(t *testing.T) {
+	pod := &corev1.Pod{Spec: corev1.PodSpec{EvictionResponders: []corev1.EvictionResponder{{Name: "example.com/backup", Priority: ptr(int32(20000))}}}}
+	RespondToEvictions(pod)
+	RespondToEvictions(pod)
+	if len(pod.Spec.EvictionResponders) != 2 {
+		t.Fatalf("responders %+v: want the template's and peapod's, once", pod.Spec.EvictionResponders)
+	}
+	ours := pod.Spec.EvictionResponders[1]
+	if ours.Name != peapodv1alpha1.EvictionResponder || *ours.Priority != peapodv1alpha1.EvictionResponderPriority {
+		t.Errorf("peapod's entry %+v: want %s at %d", ours, peapodv1alpha1.EvictionResponder, peapodv1alpha1.EvictionResponderPriority)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
@@ -35,26 +36,35 @@ type DrainWork struct {
 // ordinal and the verdicts on their nodes.
 func Drains(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod,
 	members map[int]*corev1.Pod, verdicts map[string]nodehealth.Verdict) DrainWork {
+	drained := func(pod *corev1.Pod) bool { return verdicts[pod.Spec.NodeName].Draining }
+	if desired.DrainPolicyOf(g) != peapodv1alpha1.DrainMigrate {
+		drained = func(*corev1.Pod) bool { return false }
+	}
+	return moves(g, migrations, pods, members, peapodv1alpha1.MigrationDrain, DrainName, drained)
+}
+
+// moves starts a record of the reason for every member whose Pod must leave (leaves) that no migration moves yet,
+// named by the member and its Pod's UID, and prunes the old records of that reason.
+func moves(g *peapodv1alpha1.PodGroup, migrations []*peapodv1alpha1.PodMigration, pods []*corev1.Pod, members map[int]*corev1.Pod,
+	reason peapodv1alpha1.MigrationReason, name func(string, int, types.UID) string, leaves func(*corev1.Pod) bool) DrainWork {
 	var work DrainWork
 	byName := map[string]*peapodv1alpha1.PodMigration{}
 	for _, m := range migrations {
 		byName[m.Name] = m
 	}
 	cleared := map[string]bool{}
-	if desired.DrainPolicyOf(g) == peapodv1alpha1.DrainMigrate {
-		moving := ClaimMembers(migrations, pods)
-		for _, ordinal := range slices.Sorted(maps.Keys(members)) {
-			pod := members[ordinal]
-			if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !verdicts[pod.Spec.NodeName].Draining {
-				continue
-			}
-			if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(g) {
-				continue
-			}
-			work.startOrClear(g, pod, DrainName(g.Name, ordinal, pod.UID), peapodv1alpha1.MigrationDrain, byName, cleared)
+	moving := ClaimMembers(migrations, pods)
+	for _, ordinal := range slices.Sorted(maps.Keys(members)) {
+		pod := members[ordinal]
+		if pod.DeletionTimestamp != nil || pod.Spec.NodeName == "" || !leaves(pod) {
+			continue
 		}
+		if _, busy := moving[ordinal]; busy || ordinal >= desired.Replicas(g) {
+			continue
+		}
+		work.startOrClear(g, pod, name(g.Name, ordinal, pod.UID), reason, byName, cleared)
 	}
-	work.Prune = prune(g, migrations, peapodv1alpha1.MigrationDrain, cleared)
+	work.Prune = prune(g, migrations, reason, cleared)
 	return work
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
@@ -26,7 +27,9 @@ type Group struct {
 	Avoiding func() ([]string, error)
 	// Target looks up what the cluster knows of a migration's spec.target.nodeName.
 	Target func(*peapodv1alpha1.PodMigration) Target
-	Now    time.Time
+	// Evicting are the Pods, by UID, that Evictions hand to peapod now.
+	Evicting map[types.UID]bool
+	Now      time.Time
 }
 
 // Take carries out a step: the Pod write and the status write. acted says a Pod was written.
@@ -56,7 +59,7 @@ func StepAll(g Group, migrations []*peapodv1alpha1.PodMigration, take Take) (mem
 			Migration: m, Group: g.PodGroup, Replicas: desired.Replicas(g.PodGroup), Pods: g.Pods, Target: g.Target(m),
 			Nodes: g.Nodes, FencingRequired: fencingRequired, Avoiding: avoiding, AvoidingKnown: avoiding != nil,
 			MovedBy: claims.MovedBy(m, g.Pods), Running: running, MaxRunning: desired.MaxConcurrentMigrations(g.PodGroup),
-			Moving: moving, Now: g.Now,
+			Moving: moving, Evicting: g.Evicting, Now: g.Now,
 		})
 		// Read before the take: the controller's status write updates m in place.
 		wasRunning := m.Status.Phase == peapodv1alpha1.MigrationRunning

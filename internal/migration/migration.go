@@ -86,7 +86,10 @@ type Input struct {
 	// (no replacement waits, unscheduled, kept off some node: plan.NeedsAvoiding).
 	Avoiding      []string
 	AvoidingKnown bool
-	Now           time.Time
+	// Evicting are the Pods, by UID, that Evictions hand to peapod now (eviction.AskedFor): a move for an
+	// Eviction whose source is not among them has lost its reason.
+	Evicting map[types.UID]bool
+	Now      time.Time
 }
 
 // Step is what to do next, and the migration's status after it.
@@ -164,7 +167,7 @@ func Next(in Input) Step {
 	s.Ordinal = ordinal
 	st.Member = ptr.To(int32(ordinal))
 	member := desired.MemberName(m.Spec.Group, ordinal)
-	if over, ok := in.drainOver(s, member, replacement); ok {
+	if over, ok := in.moveOver(s, member, replacement); ok {
 		return over
 	}
 	if st.Phase == peapodv1alpha1.MigrationPending {
@@ -380,11 +383,13 @@ func (in Input) follow(s Step, member string, replacement *corev1.Pod) Step {
 	return s
 }
 
-// drainOver ends a drain whose node is schedulable again (uncordoned, the autoscaler's taint gone) while the
-// member has not moved yet: the reason to move is gone, and a replacement waiting for room would otherwise wait
-// for ever, holding the member's budget. A replacement already Ready finishes the move instead.
-func (in Input) drainOver(s Step, member string, replacement *corev1.Pod) (Step, bool) {
-	if ReasonOf(in.Migration) != peapodv1alpha1.MigrationDrain {
+// moveOver ends a drain or an eviction's move whose reason is gone while the member has not moved yet: the drained
+// node is schedulable again (uncordoned, the autoscaler's taint gone), or no Eviction hands the source to peapod
+// any longer (withdrawn). A replacement waiting for room would otherwise wait for ever, holding the member's budget.
+// A replacement already Ready finishes the move instead.
+func (in Input) moveOver(s Step, member string, replacement *corev1.Pod) (Step, bool) {
+	reason := ReasonOf(in.Migration)
+	if reason != peapodv1alpha1.MigrationDrain && reason != peapodv1alpha1.MigrationEviction {
 		return s, false
 	}
 	if replacement != nil {
@@ -401,6 +406,14 @@ func (in Input) drainOver(s Step, member string, replacement *corev1.Pod) (Step,
 		return s, false
 	}
 	node := source.Spec.NodeName
+	if reason == peapodv1alpha1.MigrationEviction {
+		if in.Evicting[source.UID] {
+			return s, false
+		}
+		return in.fail(s, replacement, ReasonEvictionWithdrawn, fmt.Sprintf("no Eviction hands %s to peapod any longer (its "+
+			"EvictionRequests were withdrawn, or it passed to another responder) before member %s moved: the member stays on node %s",
+			source.Name, member, node)), true
+	}
 	// Only a verdict on the node says it is healthy and not draining; a node not judged says nothing.
 	if v, judged := in.Nodes[node]; !judged || v.Unhealthy || v.Draining {
 		return s, false

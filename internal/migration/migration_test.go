@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -75,6 +76,22 @@ func drain() *peapodv1alpha1.PodMigration {
 		Spec: peapodv1alpha1.PodMigrationSpec{Group: "g", Pod: "g-1"},
 	}
 }
+
+// evictionMove is the migration peapod starts for member 1 when an Eviction of its Pod hands it to peapod; running
+// says its replacement was created.
+func evictionMove(running bool) *peapodv1alpha1.PodMigration {
+	m := drain()
+	m.Name = EvictionName("g", 1, "g-1-r")
+	m.Labels[peapodv1alpha1.MigrationReasonLabel] = string(peapodv1alpha1.MigrationEviction)
+	if running {
+		m.Status = *drainRunning().Status.DeepCopy()
+		m.Status.ReplacementPod = ReplacementName("g-1", m)
+	}
+	return m
+}
+
+// evicting says an Eviction hands member 1's Pod to peapod.
+var evicting = map[types.UID]bool{"g-1-r": true}
 
 // awaited is a migration of member 1 that waited for node a to be fenced.
 func awaited() *peapodv1alpha1.PodMigration {
@@ -306,6 +323,30 @@ func TestNext(t *testing.T) {
 			in:        Input{Migration: drainRunning(), Nodes: map[string]nodehealth.Verdict{"a": {Draining: true}}},
 			extra:     []*corev1.Pod{unschedulable(replacement(drainRunning(), ""))},
 			wantPhase: peapodv1alpha1.MigrationRunning, wantReason: peapodv1alpha1.ReasonWaitingForCapacity,
+		},
+		"an Eviction hands the member's Pod to peapod: it moves make-before-break, off its node": {
+			in:         Input{Migration: evictionMove(false), Evicting: evicting},
+			wantAction: CreateReplacement, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationRunning,
+		},
+		"the Eviction withdrawn before the move started: ends, the member stays": {
+			in:        Input{Migration: evictionMove(false)},
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: ReasonEvictionWithdrawn, wantMessage: []string{"g-1", "stays on node a"},
+		},
+		"the Eviction withdrawn while the replacement starts: ends, the replacement removed": {
+			in:         Input{Migration: evictionMove(true)},
+			extra:      []*corev1.Pod{replacement(evictionMove(true), "b").Obj()},
+			wantAction: RemoveReplacement, wantPod: ReplacementName("g-1", evictionMove(true)),
+			wantPhase: peapodv1alpha1.MigrationFailed, wantReason: ReasonEvictionWithdrawn,
+		},
+		"the Eviction withdrawn once the replacement is Ready: the move completes": {
+			in:         Input{Migration: evictionMove(true)},
+			extra:      []*corev1.Pod{replacement(evictionMove(true), "b").Ready(now).Obj()},
+			wantAction: RetireSource, wantPod: "g-1", wantPhase: peapodv1alpha1.MigrationSucceeded, wantReason: "Migrated",
+		},
+		"the Eviction still asks while the replacement starts: waits": {
+			in:        Input{Migration: evictionMove(true), Evicting: evicting},
+			extra:     []*corev1.Pod{replacement(evictionMove(true), "b").Obj()},
+			wantPhase: peapodv1alpha1.MigrationRunning,
 		},
 		"a drain whose node was not judged: no word on it, waits": {
 			in:        Input{Migration: drainRunning()},

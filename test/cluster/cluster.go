@@ -38,6 +38,10 @@ type Options struct {
 	// ExtraArgs are appended to a component's command line, keyed by component name (e.g. "kube-apiserver").
 	// PEAPOD_EXTRA_ARGS_KUBE_APISERVER (and likewise for each component) adds more, space-separated.
 	ExtraArgs map[string][]string
+	// EvictionRequestAPI serves the EvictionRequest API (lifecycle.k8s.io/v1alpha1 behind the EvictionRequestAPI
+	// feature gate) and runs a stand-in of its evictionrequest controller, which Kubernetes 1.37 does not ship
+	// (evictionrequests.go).
+	EvictionRequestAPI bool
 	// Logf receives progress lines; nil means silent.
 	Logf func(format string, args ...any)
 }
@@ -154,6 +158,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.startStorage(ctx); err != nil {
 		return nil, err
 	}
+	if opts.EvictionRequestAPI {
+		if err := c.startEvictionRequests(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Nodes > 0 {
 		if err := c.AddNodes(ctx, opts.Nodes); err != nil {
 			return nil, err
@@ -249,9 +258,17 @@ func (c *Cluster) startEtcd(ctx context.Context, opts Options, clientPort, peerP
 	return p.waitUntil(ctx, 30*time.Second, func(ctx context.Context) bool { return httpOK(ctx, http.DefaultClient, clientURL+"/health") })
 }
 
+// apiServerGates are the feature gates and API groups an Options turns on.
+func apiServerGates(opts Options) []string {
+	if !opts.EvictionRequestAPI {
+		return nil
+	}
+	return []string{"--feature-gates=EvictionRequestAPI=true", "--runtime-config=lifecycle.k8s.io/v1alpha1=true"}
+}
+
 func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, etcdPort, port int) error {
 	tolerate := strconv.Itoa(opts.Timings.DefaultTolerationSeconds)
-	p, err := c.start(opts, componentAPIServer, []string{
+	p, err := c.start(opts, componentAPIServer, append([]string{
 		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", etcdPort),
 		"--bind-address=" + loopback,
 		fmt.Sprintf("--secure-port=%d", port),
@@ -274,7 +291,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options, certs *pki, 
 		"--kubelet-client-certificate=" + certs.kubeletClientCert,
 		"--kubelet-client-key=" + certs.kubeletClientKey,
 		"--kubelet-preferred-address-types=InternalIP",
-	})
+	}, apiServerGates(opts)...))
 	if err != nil {
 		return err
 	}

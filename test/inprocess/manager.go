@@ -72,9 +72,18 @@ func (m *Manager) Start(ctx context.Context) error {
 	if m.running != nil {
 		return fmt.Errorf("manager %d is still running", m.starts)
 	}
+	// As the manager's main does: the eviction responder is on where the cluster serves the API.
+	evictionAPI, err := controllers.EvictionAPIServed(m.cfg)
+	if err != nil {
+		return err
+	}
+	cacheOpts := controllers.CacheOptions()
+	if evictionAPI {
+		cacheOpts = controllers.WithEvictions(cacheOpts)
+	}
 	mgr, err := ctrl.NewManager(m.cfg, ctrl.Options{
 		Scheme:                 scheme.New(),
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  cacheOpts,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// Several managers set up a controller of the same name in one process: the e2e suite's clusters each
@@ -85,7 +94,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		return err
 	}
 	r := &controllers.PodGroupReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: m.opts.MaxConcurrentReconciles,
-		MaxConcurrentMigrations: m.opts.MaxConcurrentMigrations}
+		MaxConcurrentMigrations: m.opts.MaxConcurrentMigrations, EvictionAPI: evictionAPI}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
 	}
