@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/eviction"
 	"github.com/peapod-io/peapod/internal/migration"
 	"github.com/peapod-io/peapod/internal/plan"
 	pt "github.com/peapod-io/peapod/internal/testing"
@@ -237,6 +238,18 @@ var _ = Describe("eviction requests", Ordered, func() {
 			_, report := peapodsPart(evictionOf(ctx, g, old))
 			g.Expect(report.Message).To(HaveValue(ContainSubstring("make-before-break")))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+		// Nothing changes while the replacement waits: peapod still renews its heartbeat, on its own timer, so the
+		// Eviction does not pass on to the next responder.
+		_, first := peapodsPart(evictionOf(ctx, Default, old))
+		Expect(first.HeartbeatTime).NotTo(BeNil())
+		Eventually(func(g Gomega) {
+			_, report := peapodsPart(evictionOf(ctx, g, old))
+			g.Expect(report.HeartbeatTime.Time).To(BeTemporally(">", first.HeartbeatTime.Time))
+			g.Expect(report.Message).To(HaveValue(ContainSubstring("waiting for room")))
+		}).WithContext(ctx).WithTimeout(eviction.HeartbeatInterval + 30*time.Second).WithPolling(time.Second).Should(Succeed())
+		_, renewed := peapodsPart(evictionOf(ctx, Default, old))
+		AddReportEntry("peapod's heartbeat in the Eviction while the move waits for room, renewed after",
+			renewed.HeartbeatTime.Sub(first.HeartbeatTime.Time).String())
 
 		withdraw := []byte(`{"spec":{"intent":"` + string(lifecyclev1alpha1.EvictionRequestIntentWithdrawn) + `"}}`)
 		_, err = tc.Clientset.LifecycleV1alpha1().EvictionRequests(ns).Patch(ctx, r.Name, types.MergePatchType, withdraw, metav1.PatchOptions{})
