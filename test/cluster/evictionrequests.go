@@ -180,7 +180,7 @@ func (e *evictionRequests) sync(ctx context.Context, key string) error {
 			return nil
 		}
 		next := nextStatus(ev, pod, requests, now)
-		if e.evictIfImperative(ctx, ev, next, pod) {
+		if e.evictIfImperative(ctx, next, pod) {
 			e.loop.queue.AddAfter(key, evictionRecheck)
 		}
 		if !equality.Semantic.DeepEqual(ev.Status, *next) {
@@ -251,7 +251,8 @@ func (e *evictionRequests) create(ctx context.Context, pod *corev1.Pod, requests
 // respondersOf are the Pod's responders and the imperative evictor, highest priority first (priority, then the
 // domain's labels from the top, as the API orders them; names here differ in their top domains).
 func respondersOf(pod *corev1.Pod) []lifecyclev1alpha1.TargetResponder {
-	out := []lifecyclev1alpha1.TargetResponder{{Name: ImperativeEvictor, Priority: ptr.To(int32(imperativePriority))}}
+	out := make([]lifecyclev1alpha1.TargetResponder, 0, len(pod.Spec.EvictionResponders)+1)
+	out = append(out, lifecyclev1alpha1.TargetResponder{Name: ImperativeEvictor, Priority: ptr.To(int32(imperativePriority))})
 	for _, r := range pod.Spec.EvictionResponders {
 		out = append(out, lifecyclev1alpha1.TargetResponder{Name: r.Name, Priority: ptr.To(ptr.Deref(r.Priority, 0))})
 	}
@@ -383,7 +384,7 @@ func lastHeard(r *lifecyclev1alpha1.ResponderStatus) time.Time {
 
 // evictIfImperative plays the imperative evictor once it is the active responder: it calls pods/eviction, which
 // the Pod's budget may refuse, and says so in its message. It reports whether it must try again.
-func (e *evictionRequests) evictIfImperative(ctx context.Context, ev *lifecyclev1alpha1.Eviction, st *lifecyclev1alpha1.EvictionStatus,
+func (e *evictionRequests) evictIfImperative(ctx context.Context, st *lifecyclev1alpha1.EvictionStatus,
 	pod *corev1.Pod) (retry bool) {
 	if pod == nil || pod.DeletionTimestamp != nil || evictionOver(&lifecyclev1alpha1.Eviction{Status: *st}) {
 		return false

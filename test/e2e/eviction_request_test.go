@@ -92,21 +92,22 @@ var _ = Describe("eviction requests", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		return r
 	}
-	// peapodsPart is peapod's entry in the Eviction's targetResponders and responders.
-	peapodsPart := func(ev *lifecyclev1alpha1.Eviction) (lifecyclev1alpha1.TargetResponder, lifecyclev1alpha1.ResponderStatus) {
-		var target lifecyclev1alpha1.TargetResponder
-		var report lifecyclev1alpha1.ResponderStatus
+	// peapodsState is peapod's state in the Eviction's targetResponders; peapodsReport its entry in responders.
+	peapodsState := func(ev *lifecyclev1alpha1.Eviction) lifecyclev1alpha1.ResponderStateType {
 		for _, r := range ev.Status.TargetResponders {
 			if r.Name == peapodv1alpha1.EvictionResponder {
-				target = r
+				return r.State
 			}
 		}
+		return ""
+	}
+	peapodsReport := func(ev *lifecyclev1alpha1.Eviction) lifecyclev1alpha1.ResponderStatus {
 		for _, r := range ev.Status.Responders {
 			if r.Name == peapodv1alpha1.EvictionResponder {
-				report = r
+				return r
 			}
 		}
-		return target, report
+		return lifecyclev1alpha1.ResponderStatus{}
 	}
 	// watchReports watches the Eviction of a Pod until the spec ends, and keeps every message peapod reported in
 	// it: a move on kwok nodes takes a fraction of a second, too short to sample.
@@ -128,7 +129,7 @@ var _ = Describe("eviction requests", Ordered, func() {
 					if !ok {
 						continue
 					}
-					if _, report := peapodsPart(ev); report.Message != nil {
+					if report := peapodsReport(ev); report.Message != nil {
 						mu.Lock()
 						if !slices.Contains(messages, *report.Message) {
 							messages = append(messages, *report.Message)
@@ -181,8 +182,8 @@ var _ = Describe("eviction requests", Ordered, func() {
 
 		Eventually(func(g Gomega) {
 			ev := evictionOf(ctx, g, old)
-			target, report := peapodsPart(ev)
-			g.Expect(target.State).To(Equal(lifecyclev1alpha1.ResponderStateCompleted), "peapod's turn ends completed")
+			report := peapodsReport(ev)
+			g.Expect(peapodsState(ev)).To(Equal(lifecyclev1alpha1.ResponderStateCompleted), "peapod's turn ends completed")
 			g.Expect(report.CompletionTime).NotTo(BeNil())
 			g.Expect(report.HeartbeatTime).NotTo(BeNil())
 			g.Expect(*report.Message).To(ContainSubstring("moved from node " + old.Spec.NodeName))
@@ -208,7 +209,7 @@ var _ = Describe("eviction requests", Ordered, func() {
 		old := memberPod(ctx, Default, tc, ns, 1)
 		// The only node without a member accepts no Pods: the replacement waits for room, the move stays mid-way.
 		var spare string
-		used := []string{}
+		used := make([]string, 0, replicas)
 		for _, pod := range memberPods(ctx, Default, tc, ns) {
 			used = append(used, pod.Spec.NodeName)
 		}
@@ -235,19 +236,19 @@ var _ = Describe("eviction requests", Ordered, func() {
 			pod, err := tc.Clientset.CoreV1().Pods(ns).Get(ctx, replacement, metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			replacementUID = pod.UID
-			_, report := peapodsPart(evictionOf(ctx, g, old))
+			report := peapodsReport(evictionOf(ctx, g, old))
 			g.Expect(report.Message).To(HaveValue(ContainSubstring("make-before-break")))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 		// Nothing changes while the replacement waits: peapod still renews its heartbeat, on its own timer, so the
 		// Eviction does not pass on to the next responder.
-		_, first := peapodsPart(evictionOf(ctx, Default, old))
+		first := peapodsReport(evictionOf(ctx, Default, old))
 		Expect(first.HeartbeatTime).NotTo(BeNil())
 		Eventually(func(g Gomega) {
-			_, report := peapodsPart(evictionOf(ctx, g, old))
+			report := peapodsReport(evictionOf(ctx, g, old))
 			g.Expect(report.HeartbeatTime.Time).To(BeTemporally(">", first.HeartbeatTime.Time))
 			g.Expect(report.Message).To(HaveValue(ContainSubstring("waiting for room")))
 		}).WithContext(ctx).WithTimeout(eviction.HeartbeatInterval + 30*time.Second).WithPolling(time.Second).Should(Succeed())
-		_, renewed := peapodsPart(evictionOf(ctx, Default, old))
+		renewed := peapodsReport(evictionOf(ctx, Default, old))
 		AddReportEntry("peapod's heartbeat in the Eviction while the move waits for room, renewed after",
 			renewed.HeartbeatTime.Sub(first.HeartbeatTime.Time).String())
 
@@ -261,8 +262,7 @@ var _ = Describe("eviction requests", Ordered, func() {
 			g.Expect(m.Status.Conditions).To(ContainElement(HaveField("Reason", migration.ReasonEvictionWithdrawn)))
 			_, err := tc.Clientset.CoreV1().Pods(ns).Get(ctx, replacement, metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the replacement %s is removed", replacement)
-			target, _ := peapodsPart(evictionOf(ctx, g, old))
-			g.Expect(target.State).To(Equal(lifecyclev1alpha1.ResponderStateCanceled))
+			g.Expect(peapodsState(evictionOf(ctx, g, old))).To(Equal(lifecyclev1alpha1.ResponderStateCanceled))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 		stays := memberPod(ctx, Default, tc, ns, 1)
 		Expect(stays.UID).To(Equal(old.UID), "the member stays where it was")
