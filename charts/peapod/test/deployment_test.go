@@ -159,7 +159,7 @@ func TestManagerFollowsValues(t *testing.T) {
 	d, c := manager(t, mustRender(t, `
 image: {repository: registry.example/peapod, tag: dev, pullPolicy: Always}
 imagePullSecrets: [{name: pull}]
-manager: {kubeAPIQPS: 20.5, kubeAPIBurst: 2000000, podGroupConcurrency: 8, maxConcurrentMigrations: 0, logLevel: debug}
+manager: {kubeAPIQPS: 20.5, kubeAPIBurst: 2000000, podGroupConcurrency: 8, maxConcurrentMigrations: 0, evictionResponder: false, logLevel: debug}
 metrics: {port: 9443, secure: false}
 webhook: {enabled: true, port: 9444, failurePolicy: Fail, timeoutSeconds: 5, certManager: {enabled: false}}
 nodeSelector: {kubernetes.io/os: linux}
@@ -180,6 +180,7 @@ topologySpreadConstraints: [{maxSkew: 2, topologyKey: topology.kubernetes.io/zon
 		"--kube-api-burst=2000000",
 		"--podgroup-concurrency=8",
 		"--max-concurrent-migrations=0",
+		"--eviction-responder=false",
 		"--zap-log-level=debug",
 		"--webhook-port=9444",
 		"--webhook-cert-secret=peapod-webhook-cert",
