@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -99,23 +97,7 @@ func (c *Cluster) startEvictionRequests(ctx context.Context) error {
 	if _, err := factory.Core().V1().Pods().Informer().AddEventHandler(enqueueNamed(e.loop, keyOfPod)); err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	factory.Start(runCtx.Done())
-	var wg sync.WaitGroup
-	wg.Go(func() { e.loop.run(runCtx) })
-	c.mu.Lock()
-	c.background = append(c.background, func() {
-		cancel()
-		factory.Shutdown()
-		wg.Wait()
-	})
-	c.mu.Unlock()
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			return fmt.Errorf("the evictionrequest controller did not list %v: %w", typ, ctx.Err())
-		}
-	}
-	return nil
+	return c.runLoops(ctx, "the evictionrequest controller", factory, e.loop)
 }
 
 func targetKey(namespace, pod string, uid types.UID) string {

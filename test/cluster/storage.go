@@ -119,14 +119,18 @@ func (c *Cluster) startStorage(ctx context.Context) error {
 	if err := installStorage(ctx, cs); err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(cs, storageResync)
-	loops := []*loop{
+	return c.runLoops(ctx, "the storage loops", factory,
 		newProvisioner(c, cs, factory),
 		newDeleter(c, cs, factory),
 		newAttacher(c, cs, factory),
 		newVolumeManager(c, cs, factory),
-	}
+	)
+}
+
+// runLoops starts the factory's informers and the loops until Stop, and waits for the informers' first lists.
+func (c *Cluster) runLoops(ctx context.Context, what string, factory informers.SharedInformerFactory, loops ...*loop) error {
+	runCtx, cancel := context.WithCancel(context.Background())
 	factory.Start(runCtx.Done())
 	var wg sync.WaitGroup
 	for _, l := range loops {
@@ -139,10 +143,9 @@ func (c *Cluster) startStorage(ctx context.Context) error {
 		wg.Wait()
 	})
 	c.mu.Unlock()
-	synced := factory.WaitForCacheSync(ctx.Done())
-	for typ, ok := range synced {
+	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
 		if !ok {
-			return fmt.Errorf("the storage loops did not list %v: %w", typ, ctx.Err())
+			return fmt.Errorf("%s did not list %v: %w", what, typ, ctx.Err())
 		}
 	}
 	return nil

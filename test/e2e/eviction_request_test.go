@@ -67,11 +67,7 @@ var _ = Describe("eviction requests", Ordered, func() {
 		group := pt.MakePodGroup("web", ns).Replicas(replicas).Spread(peapodv1alpha1.SpreadOnePerNode).ServicePort("http", 80).Obj()
 		Expect(c.Create(ctx, group)).To(Succeed())
 		Eventually(func(g Gomega) {
-			pods := memberPods(ctx, g, tc, ns)
-			g.Expect(pods).To(HaveLen(replicas))
-			for _, pod := range pods {
-				g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
-			}
+			expectReadyMembers(ctx, g, tc, ns, replicas)
 			pdb, err := tc.Clientset.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "web", metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(pdb.Status.CurrentHealthy).To(BeNumerically("==", replicas))
@@ -290,11 +286,7 @@ var _ = Describe("eviction requests, the API not served", func() {
 		ns := utils.CreateNamespace(ctx, tc.Clientset, "no-evictionrequests-")
 		Expect(fastClient.Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Obj())).To(Succeed())
 		Eventually(func(g Gomega) {
-			pods := memberPods(ctx, g, tc, ns)
-			g.Expect(pods).To(HaveLen(2))
-			for _, pod := range pods {
-				g.Expect(plan.Ready(pod)).To(BeTrue())
-			}
+			expectReadyMembers(ctx, g, tc, ns, 2)
 			pdb, err := tc.Clientset.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "web", metav1.GetOptions{})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(pdb.Status.CurrentHealthy).To(BeNumerically("==", 2))

@@ -59,13 +59,7 @@ var _ = Describe("migration faults", Ordered, func() {
 			change(group)
 		}
 		Expect(c.Create(ctx, group)).To(Succeed())
-		Eventually(func(g Gomega) {
-			pods := memberPods(ctx, g, tc, ns)
-			g.Expect(pods).To(HaveLen(replicas))
-			for _, pod := range pods {
-				g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
-			}
-		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		Eventually(func(g Gomega) { expectReadyMembers(ctx, g, tc, ns, replicas) }).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
 	}
 	// migrationOf is a PodMigration of a member of group web.
 	migrationOf := func(ns, name string, member int32) *peapodv1alpha1.PodMigration {

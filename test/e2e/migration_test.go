@@ -401,6 +401,15 @@ func memberPods(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string)
 	return out
 }
 
+// expectReadyMembers expects the namespace's group to have n live Pods, every one Ready.
+func expectReadyMembers(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string, n int) {
+	pods := memberPods(ctx, g, tc, ns)
+	g.Expect(pods).To(HaveLen(n))
+	for _, pod := range pods {
+		g.Expect(plan.Ready(pod)).To(BeTrue(), pod.Name)
+	}
+}
+
 // memberPod is the live Pod of one member; after a migration it has the member's identity under its own name.
 func memberPod(ctx context.Context, g Gomega, tc *utils.TestCluster, ns string, ordinal int) *corev1.Pod {
 	var found []*corev1.Pod
