@@ -15,6 +15,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -81,7 +82,9 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		out, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
 
-		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.FastTimings,
+		// The cluster serves the EvictionRequest API: the manager discovers it, and watches and reports in
+		// Evictions with the installed rights.
+		tc, err = utils.StartTestCluster(ctx, cluster.Options{Nodes: 4, Timings: cluster.FastTimings, EvictionRequestAPI: true,
 			Logf: func(format string, args ...any) { GinkgoWriter.Printf(format+"\n", args...) }})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(tc.Stop)
@@ -208,6 +211,28 @@ var _ = Describe("installed from dist/install.yaml and run as its own ServiceAcc
 		Eventually(func(g Gomega) {
 			g.Expect(utils.NewClient(tc.Config).Get(ctx, client.ObjectKeyFromObject(m), m)).To(Succeed())
 			g.Expect(m.Status.Phase).To(Equal(peapodv1alpha1.MigrationSucceeded), m.Status.Message)
+		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	It("responds to an EvictionRequest with those rights: the member moves, the Eviction records peapod's completion", func(ctx context.Context) {
+		ns := utils.CreateNamespace(ctx, tc.Clientset, "leastpriv-evict-")
+		Expect(utils.NewClient(tc.Config).Create(ctx, pt.MakePodGroup("web", ns).Replicas(2).Spread(peapodv1alpha1.SpreadNode).Obj())).To(Succeed())
+		groupRuns(ctx, ns)
+		old := memberPod(ctx, Default, tc, ns, 0)
+		_, err := tc.Clientset.LifecycleV1alpha1().EvictionRequests(ns).Create(ctx, &lifecyclev1alpha1.EvictionRequest{
+			ObjectMeta: metav1.ObjectMeta{Name: "rebalance", Namespace: ns},
+			Spec: lifecyclev1alpha1.EvictionRequestSpec{
+				Target:    lifecyclev1alpha1.EvictionRequestTarget{Pod: &lifecyclev1alpha1.EvictionRequestPodReference{Name: old.Name, UID: old.UID}},
+				Requester: "descheduler.example.com/rebalance", Intent: lifecyclev1alpha1.EvictionRequestIntentEviction,
+			},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func(g Gomega) {
+			ev, err := tc.Clientset.LifecycleV1alpha1().Evictions(ns).Get(ctx, string(old.UID), metav1.GetOptions{})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(ev.Status.TargetResponders).To(ContainElement(And(HaveField("Name", peapodv1alpha1.EvictionResponder),
+				HaveField("State", lifecyclev1alpha1.ResponderStateCompleted))))
+			g.Expect(memberPod(ctx, g, tc, ns, 0).UID).NotTo(Equal(old.UID))
 		}).WithContext(ctx).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 
