@@ -41,6 +41,9 @@ import (
 // expectationsRecheck is how soon a group waiting for its own writes to show in the cache is looked at again.
 const expectationsRecheck = 2 * time.Second
 
+// podGroupIndex indexes cached Pods by their group label's value.
+const podGroupIndex = "metadata.labels.group"
+
 // conflictRecheck is how often a group one of whose names someone else's object holds looks whether it still does.
 const conflictRecheck = 10 * time.Second
 
@@ -147,7 +150,9 @@ func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 // deleted (adopt.go).
 func (r *PodGroupReconciler) memberPods(ctx context.Context, g *peapodv1alpha1.PodGroup) ([]*corev1.Pod, error) {
 	var list corev1.PodList
-	if err := r.List(ctx, &list, client.InNamespace(g.Namespace), client.MatchingLabels(desired.SelectorLabels(g.Name))); err != nil {
+	// By the index, not a label selector: a selector is matched against every Pod of the namespace in the cache,
+	// the index finds the group's alone, so a reconcile costs the group's size, not the namespace's.
+	if err := r.List(ctx, &list, client.InNamespace(g.Namespace), client.MatchingFields{podGroupIndex: g.Name}); err != nil {
 		return nil, fmt.Errorf("listing the members of %s: %w", klog.KObj(g), err)
 	}
 	pods := make([]*corev1.Pod, 0, len(list.Items))
@@ -246,6 +251,15 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(context.Background(), &corev1.Pod{}, podNodeIndex, byNode); err != nil {
+		return err
+	}
+	podGroup := func(o client.Object) []string {
+		if group, ok := o.GetLabels()[peapodv1alpha1.GroupLabel]; ok {
+			return []string{group}
+		}
+		return nil
+	}
+	if err := indexer.IndexField(context.Background(), &corev1.Pod{}, podGroupIndex, podGroup); err != nil {
 		return err
 	}
 	byGroup := func(o client.Object) []string { return []string{o.(*peapodv1alpha1.PodMigration).Spec.Group} }
