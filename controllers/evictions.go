@@ -83,8 +83,9 @@ func (w *reconcileWork) reportEvictions(ctx context.Context, migrations []*peapo
 	evictions []*lifecyclev1alpha1.Eviction) (time.Duration, error) {
 	var errs []error
 	var next time.Duration
+	claims := migration.ClaimMembers(migrations, w.allPods)
 	for _, ev := range evictions {
-		m := w.movesFor(ev, migrations)
+		m := w.movesFor(ev, migrations, claims)
 		if m == nil {
 			continue
 		}
@@ -107,7 +108,8 @@ func (w *reconcileWork) reportEvictions(ctx context.Context, migrations []*peapo
 
 // movesFor is the migration that answers an Eviction: the one peapod started for it, or else an active one that
 // moves the member whose Pod the Eviction is of.
-func (w *reconcileWork) movesFor(ev *lifecyclev1alpha1.Eviction, migrations []*peapodv1alpha1.PodMigration) *peapodv1alpha1.PodMigration {
+func (w *reconcileWork) movesFor(ev *lifecyclev1alpha1.Eviction, migrations []*peapodv1alpha1.PodMigration,
+	claims migration.Claims) *peapodv1alpha1.PodMigration {
 	for _, m := range migrations {
 		if m.Annotations[peapodv1alpha1.EvictionAnnotation] == ev.Name && migration.ReasonOf(m) == peapodv1alpha1.MigrationEviction {
 			return m
@@ -123,7 +125,7 @@ func (w *reconcileWork) movesFor(ev *lifecyclev1alpha1.Eviction, migrations []*p
 	if !ok {
 		return nil
 	}
-	holder := migration.ClaimMembers(migrations, w.allPods)[ordinal]
+	holder := claims[ordinal]
 	for _, m := range migrations {
 		if m.Name == holder && m.Active() && m.Status.SourcePod == pod.Name {
 			return m

@@ -36,12 +36,8 @@ const migrationGroupIndex = "spec.group"
 // whether it wrote a Pod: then the plan waits for the next reconcile, which sees those writes.
 func (w *reconcileWork) runMigrations(ctx context.Context, migrations []*peapodv1alpha1.PodMigration,
 	nodes map[string]nodehealth.Verdict, evicting map[types.UID]*lifecyclev1alpha1.Eviction) (members []*corev1.Pod, wrote bool, err error) {
-	asked := make(map[types.UID]bool, len(evicting))
-	for uid := range evicting {
-		asked[uid] = true
-	}
 	return migration.StepAll(migration.Group{
-		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Evicting: asked, Now: w.now,
+		PodGroup: w.group, Pods: w.pods, Nodes: nodes, Evicting: evicting, Now: w.now,
 		Avoiding: func() ([]string, error) { return w.nodesToAvoid() },
 		Target:   func(m *peapodv1alpha1.PodMigration) migration.Target { return w.r.targetOf(ctx, m) },
 	}, migrations, func(m *peapodv1alpha1.PodMigration, step migration.Step) (bool, error) { return w.take(ctx, m, step) })

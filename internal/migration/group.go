@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	"k8s.io/apimachinery/pkg/types"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
@@ -28,7 +29,7 @@ type Group struct {
 	// Target looks up what the cluster knows of a migration's spec.target.nodeName.
 	Target func(*peapodv1alpha1.PodMigration) Target
 	// Evicting are the Pods, by UID, that Evictions hand to peapod now.
-	Evicting map[types.UID]bool
+	Evicting map[types.UID]*lifecyclev1alpha1.Eviction
 	Now      time.Time
 }
 

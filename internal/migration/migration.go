@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -88,7 +89,7 @@ type Input struct {
 	AvoidingKnown bool
 	// Evicting are the Pods, by UID, that Evictions hand to peapod now (eviction.AskedFor): a move for an
 	// Eviction whose source is not among them has lost its reason.
-	Evicting map[types.UID]bool
+	Evicting map[types.UID]*lifecyclev1alpha1.Eviction
 	Now      time.Time
 }
 
@@ -407,7 +408,7 @@ func (in Input) moveOver(s Step, member string, replacement *corev1.Pod) (Step, 
 	}
 	node := source.Spec.NodeName
 	if reason == peapodv1alpha1.MigrationEviction {
-		if in.Evicting[source.UID] {
+		if in.Evicting[source.UID] != nil {
 			return s, false
 		}
 		return in.fail(s, replacement, ReasonEvictionWithdrawn, fmt.Sprintf("no Eviction hands %s to peapod any longer (its "+

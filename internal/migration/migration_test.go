@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	lifecyclev1alpha1 "k8s.io/api/lifecycle/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -91,7 +92,7 @@ func evictionMove(running bool) *peapodv1alpha1.PodMigration {
 }
 
 // evicting says an Eviction hands member 1's Pod to peapod.
-var evicting = map[types.UID]bool{"g-1-r": true}
+var evicting = map[types.UID]*lifecyclev1alpha1.Eviction{"g-1-r": {}}
 
 // awaited is a migration of member 1 that waited for node a to be fenced.
 func awaited() *peapodv1alpha1.PodMigration {

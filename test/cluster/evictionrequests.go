@@ -156,15 +156,14 @@ func (e *evictionRequests) sync(ctx context.Context, key string) error {
 	} else {
 		delete(e.goneSince, key)
 	}
-	if !evictionOver(ev) {
+	conditions := ev.Status.Conditions
+	if !evictionOver(conditions) {
 		if pod == nil && !activeReported(ev) && now.Sub(e.goneSince[key]) < reportGrace {
 			e.loop.queue.AddAfter(key, time.Second)
 			return nil
 		}
 		next := nextStatus(ev, pod, requests, now)
-		if e.evictIfImperative(ctx, next, pod) {
-			e.loop.queue.AddAfter(key, evictionRecheck)
-		}
+		e.evictIfImperative(ctx, next, pod)
 		if !equality.Semantic.DeepEqual(ev.Status, *next) {
 			updated := ev.DeepCopy()
 			updated.Status = *next
@@ -172,12 +171,13 @@ func (e *evictionRequests) sync(ctx context.Context, key string) error {
 				return err
 			}
 		}
-		if !evictionOver(&lifecyclev1alpha1.Eviction{Status: *next}) {
+		conditions = next.Conditions
+		if !evictionOver(conditions) {
+			// Heartbeats to check, or the imperative evictor's next try.
 			e.loop.queue.AddAfter(key, evictionRecheck)
 		}
-		ev = &lifecyclev1alpha1.Eviction{Status: *next}
 	}
-	return e.mirror(ctx, requests, ev.Status.Conditions)
+	return e.mirror(ctx, requests, conditions)
 }
 
 func client404(err error) error {
@@ -191,12 +191,12 @@ func wantsEviction(r *lifecyclev1alpha1.EvictionRequest) bool {
 	return r.Spec.Intent == lifecyclev1alpha1.EvictionRequestIntentEviction
 }
 
-func evictionOver(ev *lifecyclev1alpha1.Eviction) bool {
-	return meta.IsStatusConditionTrue(ev.Status.Conditions, string(lifecyclev1alpha1.EvictionConditionTargetEvicted)) ||
-		meta.IsStatusConditionTrue(ev.Status.Conditions, string(lifecyclev1alpha1.EvictionConditionFailed))
+func evictionOver(conditions []metav1.Condition) bool {
+	return meta.IsStatusConditionTrue(conditions, string(lifecyclev1alpha1.EvictionConditionTargetEvicted)) ||
+		meta.IsStatusConditionTrue(conditions, string(lifecyclev1alpha1.EvictionConditionFailed))
 }
 
-// create makes the target's Eviction, labelled with every participant's role, then (next sync) its status.
+// create makes the target's Eviction, labelled with every participant's role, and its first status.
 func (e *evictionRequests) create(ctx context.Context, pod *corev1.Pod, requests []*lifecyclev1alpha1.EvictionRequest) error {
 	roles := map[string]lifecyclev1alpha1.EvictionParticipantRole{}
 	for _, r := range requests {
@@ -365,17 +365,16 @@ func lastHeard(r *lifecyclev1alpha1.ResponderStatus) time.Time {
 }
 
 // evictIfImperative plays the imperative evictor once it is the active responder: it calls pods/eviction, which
-// the Pod's budget may refuse, and says so in its message. It reports whether it must try again.
-func (e *evictionRequests) evictIfImperative(ctx context.Context, st *lifecyclev1alpha1.EvictionStatus,
-	pod *corev1.Pod) (retry bool) {
-	if pod == nil || pod.DeletionTimestamp != nil || evictionOver(&lifecyclev1alpha1.Eviction{Status: *st}) {
-		return false
+// the Pod's budget may refuse, and says so in its message; the Eviction's recheck tries again.
+func (e *evictionRequests) evictIfImperative(ctx context.Context, st *lifecyclev1alpha1.EvictionStatus, pod *corev1.Pod) {
+	if pod == nil || pod.DeletionTimestamp != nil || evictionOver(st.Conditions) {
+		return
 	}
 	i := slices.IndexFunc(st.TargetResponders, func(r lifecyclev1alpha1.TargetResponder) bool {
 		return r.Name == ImperativeEvictor && r.State == lifecyclev1alpha1.ResponderStateActive
 	})
 	if i < 0 {
-		return false
+		return
 	}
 	err := e.cs.CoreV1().Pods(pod.Namespace).EvictV1(ctx, &policyv1.Eviction{
 		ObjectMeta:    metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace},
@@ -391,7 +390,6 @@ func (e *evictionRequests) evictIfImperative(ctx context.Context, st *lifecyclev
 			st.Responders[j].HeartbeatTime = ptr.To(metav1.Now())
 		}
 	}
-	return err != nil
 }
 
 // mirror copies the Eviction's final conditions into each request's status.
