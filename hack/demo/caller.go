@@ -23,10 +23,11 @@ const (
 // reaches the Pods' addresses on the nodes' bridge). It counts who answered and what failed, so the story can
 // tell what a client saw at each step.
 type caller struct {
-	// calling is held through each call and its record, so a take waits for the call in flight: a call is told
-	// in the step it started in.
-	calling  sync.Mutex
+	// calling is read-held through each call and its record, and held by a take, so a take waits for the calls in
+	// flight: a call is told in the step it started in.
+	calling  sync.RWMutex
 	mu       sync.Mutex
+	since    time.Time // the start of the step being counted
 	calls    int
 	answered map[string]int // by the Pod that answered
 	failed   []string
@@ -34,7 +35,7 @@ type caller struct {
 
 // startCaller calls until ctx ends.
 func startCaller(ctx context.Context, w *world) *caller {
-	c := &caller{answered: map[string]int{}}
+	c := &caller{answered: map[string]int{}, since: time.Now()}
 	client := &http.Client{Timeout: callTimeout, Transport: &http.Transport{}} // no proxy: the Pods are on this machine
 	go func() {
 		tick := time.NewTicker(callEvery)
@@ -45,12 +46,13 @@ func startCaller(ctx context.Context, w *world) *caller {
 				return
 			case <-tick.C:
 			}
-			c.calling.Lock()
-			c.call(ctx, client, w.serviceAddresses(), turn)
-			c.calling.Unlock()
-			if ctx.Err() != nil {
-				return
-			}
+			// Each call on its own, so one waiting for a dead endpoint's timeout does not hold back the others:
+			// the caller calls at its pace through a failover as a Service's many clients would.
+			c.calling.RLock()
+			go func() {
+				defer c.calling.RUnlock()
+				c.call(ctx, client, w.serviceAddresses(), turn)
+			}()
 		}
 	}()
 	return c
@@ -95,11 +97,11 @@ func (c *caller) take() string {
 	for _, who := range slices.Sorted(maps.Keys(c.answered)) {
 		parts = append(parts, fmt.Sprintf("%s %d", who, c.answered[who]))
 	}
-	line := fmt.Sprintf("%d calls, %d failed; answered by %s", c.calls, len(c.failed), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%d calls in %s, %d failed; answered by %s", c.calls, seconds(time.Since(c.since)), len(c.failed), strings.Join(parts, ", "))
 	if len(c.failed) > 0 {
 		line += fmt.Sprintf("; first failure: %s; last: %s", c.failed[0], c.failed[len(c.failed)-1])
 	}
-	c.calls, c.failed = 0, nil
+	c.calls, c.failed, c.since = 0, nil, time.Now()
 	clear(c.answered)
 	return line
 }
