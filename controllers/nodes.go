@@ -75,7 +75,8 @@ func (n *clusterNodes) All() ([]*corev1.Node, error) {
 		return n.all, nil
 	}
 	var list corev1.NodeList
-	if err := n.r.List(n.ctx, &list); err != nil {
+	// Read only, so not copied: every creation and every suspected node lists all of them.
+	if err := n.r.List(n.ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	n.all = make([]*corev1.Node, 0, len(list.Items))
@@ -155,7 +156,8 @@ func (r *PodGroupReconciler) confirmFailure(ctx context.Context, name string, v 
 // groupsOnNode lists the groups with a member bound to the node, to reconcile when the node changes.
 func (r *PodGroupReconciler) groupsOnNode(ctx context.Context, node string) []reconcile.Request {
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.MatchingFields{podNodeIndex: node}); err != nil {
+	// Read only (their controller references), so not copied: a node holds hundreds of Pods.
+	if err := r.List(ctx, &pods, client.MatchingFields{podNodeIndex: node}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	seen := map[reconcile.Request]bool{}

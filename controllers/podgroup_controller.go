@@ -21,6 +21,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -278,7 +279,7 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.For(&peapodv1alpha1.PodGroup{}).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			return r.groupsOnNode(ctx, o.GetName())
-		})).
+		}), builder.WithPredicates(nodeDecisionChanged)).
 		WatchesRawSource(source.Channel(nodeChanges, &handler.EnqueueRequestForObject{})).
 		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
 		Watches(&peapodv1alpha1.PodMigration{}, handler.EnqueueRequestsFromMapFunc(groupOfMigration)).

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -78,6 +79,7 @@ func run(ctx context.Context, o options) error {
 	row("apiserver writes per pod (all)", float64(sts.writes)/float64(pods), float64(pp.writes)/float64(pods), "")
 	fmt.Printf("%-34s %14s %12.1fs\n", "all groups' status caught up", "", pp.settled.Seconds())
 	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
+	fmt.Printf("  peapod's requests by verb and resource: %s\n", strings.Join(pp.ownByKind, ", "))
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
 	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
 	return nil
@@ -89,6 +91,7 @@ type result struct {
 	settled             time.Duration
 	requests, writes    float64
 	ownRequests         float64
+	ownByKind           []string
 	idleWritesPerMinute float64
 	heapPerPodKB        float64
 }

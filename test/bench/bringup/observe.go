@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,10 +104,12 @@ func apiserverRequests(ctx context.Context, c *cluster.Cluster) (requestCounts, 
 	return out, sc.Err()
 }
 
-// countingTransport counts the requests and writes one client sends.
+// countingTransport counts the requests and writes one client sends, and by verb and resource.
 type countingTransport struct {
 	next            http.RoundTripper
 	requests, write atomic.Int64
+	mu              sync.Mutex
+	byKind          map[string]int
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -115,12 +120,59 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			fmt.Fprintln(os.Stderr, "write:", req.Method, req.URL.Path)
 		}
 	}
+	kind := req.Method + " " + resourceOf(req.URL.Path)
+	if req.URL.Query().Get("watch") == "true" {
+		kind = "WATCH " + resourceOf(req.URL.Path)
+	}
+	t.mu.Lock()
+	t.byKind[kind]++
+	t.mu.Unlock()
 	return t.next.RoundTrip(req)
+}
+
+// breakdown is the requests sent so far by verb and resource, the most first.
+func (t *countingTransport) breakdown() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kinds := slices.Collect(maps.Keys(t.byKind))
+	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(t.byKind[b]-t.byKind[a], strings.Compare(a, b)) })
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, fmt.Sprintf("%s %d", k, t.byKind[k]))
+	}
+	return out
+}
+
+// resourceOf names the resource a request path is for: /api/v1/namespaces/ns/pods/name/status is pods/status.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) > 0 && parts[0] == "api":
+		parts = parts[min(2, len(parts)):]
+	case len(parts) > 0 && parts[0] == "apis":
+		parts = parts[min(3, len(parts)):]
+	default:
+		return path
+	}
+	if len(parts) >= 2 && parts[0] == "namespaces" {
+		parts = parts[2:]
+		if len(parts) == 0 {
+			return "namespaces"
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return path
+	case 1, 2:
+		return parts[0]
+	default:
+		return parts[0] + "/" + parts[2]
+	}
 }
 
 func counted(cfg *rest.Config) (*rest.Config, *countingTransport) {
 	cfg = rest.CopyConfig(cfg)
-	ct := &countingTransport{}
+	ct := &countingTransport{byKind: map[string]int{}}
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { ct.next = rt; return ct }
 	return cfg, ct
 }

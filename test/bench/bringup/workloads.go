@@ -101,6 +101,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 		}
 		r.settled = time.Since(started)
 		r.ownRequests = float64(counter.requests.Load())
+		r.ownByKind = counter.breakdown()
 
 		// Heap per cached pod is the slope: what another batch of groups adds once they settled, so the fixed
 		// cost of a manager (scheme, REST mapper, informers, codecs) is not spread over the pods.
