@@ -126,6 +126,7 @@ func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
 		}
 		switch {
 		case apierrors.IsNotFound(err):
+			w.markAbsent("ConfigMap", key.Name)
 			continue
 		case err != nil:
 			return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
@@ -137,6 +138,14 @@ func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// markAbsent remembers that a read past the cache found no child of that kind and name in this reconcile.
+func (w *reconcileWork) markAbsent(kind, name string) {
+	if w.absent == nil {
+		w.absent = map[string]bool{}
+	}
+	w.absent[kind+"/"+name] = true
 }
 
 // childApply is the apply configuration of a child: a Service, a PodDisruptionBudget or a ConfigMap.
@@ -167,6 +176,9 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 	hash := desired.Hash(ac)
 	err := w.r.Get(ctx, key, existing)
 	if apierrors.IsNotFound(err) {
+		if w.absent[kind+"/"+key.Name] {
+			return writeChild(ctx, w, ac, hash)
+		}
 		err = w.r.APIReader.Get(ctx, key, existing)
 		if apierrors.IsNotFound(err) {
 			return writeChild(ctx, w, ac, hash)

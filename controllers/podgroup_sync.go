@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -66,6 +67,8 @@ type reconcileWork struct {
 	allPods []*corev1.Pod
 	// lastMigration records a member move made in this reconcile, for the status.
 	lastMigration *peapodv1alpha1.MigrationRecord
+	// absent are the children ("Kind/name") a read past the cache found missing in this reconcile: not read twice.
+	absent map[string]bool
 }
 
 // sync runs the phases in order. Each phase's error is kept, and later phases still run where they can, so one
@@ -116,6 +119,11 @@ func (w *reconcileWork) ensureRevision(ctx context.Context) error {
 		return nil
 	}
 	rev := desired.ControllerRevision(w.group, w.shape)
+	var stored appsv1.ControllerRevision
+	if err := w.r.Get(ctx, client.ObjectKeyFromObject(rev), &stored); err == nil && metav1.IsControlledBy(&stored, w.group) {
+		// Stored by an earlier reconcile whose status write the cache does not show yet.
+		return nil
+	}
 	rev.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
 	if err := w.r.Create(ctx, rev); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("storing revision %s: %w", w.updateRevision, err)
@@ -272,10 +280,8 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 			"members %s wait to be replaced: %d failovers are in flight across the cluster (--max-concurrent-migrations)",
 			status.MemberNames(w.group.Name, capped, status.MaxList), w.r.MaxConcurrentMigrations)})
 	}
-	for _, c := range p.Create {
-		if err := w.createMember(ctx, c); err != nil {
-			errs = append(errs, err)
-		}
+	if err := w.createMembers(ctx, p.Create); err != nil {
+		errs = append(errs, err)
 	}
 	// One event for all members created in this pass: a new group of 100 tells its story in one line, not 100,
 	// and one of 10000 in a note within the API server's limit ("web-0..web-9999").
@@ -322,26 +328,70 @@ func (w *reconcileWork) deleteMember(ctx context.Context, d plan.Deletion) error
 	return nil
 }
 
-func (w *reconcileWork) createMember(ctx context.Context, c plan.Creation) error {
+// createMembers creates the member Pods the plan asks for. Each is made ready one after the other (its claims,
+// its revision's shape, its volumes' topology), then they are created in batches of growing size (1, 2, 4, ...)
+// sent at once, as the StatefulSet and ReplicaSet controllers do: a group's members start together, and a
+// template the API server refuses costs one request, not one per member.
+func (w *reconcileWork) createMembers(ctx context.Context, creations []plan.Creation) error {
+	var errs []error
+	pods := make([]*corev1.Pod, 0, len(creations))
+	for _, c := range creations {
+		pod, err := w.memberPod(ctx, c)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if pod != nil {
+			pods = append(pods, pod)
+		}
+	}
+	key := client.ObjectKeyFromObject(w.group).String()
+	for batch := 1; len(pods) > 0; batch *= 2 {
+		now := pods[:min(batch, len(pods))]
+		pods = pods[len(now):]
+		results := make([]error, len(now))
+		var sent sync.WaitGroup
+		for i, pod := range now {
+			w.r.Expectations.ExpectCreation(key, pod.Name)
+			sent.Go(func() { results[i] = w.r.Create(ctx, pod) })
+		}
+		sent.Wait()
+		refused := false
+		for i, pod := range now {
+			if err := w.recordCreation(ctx, key, pod, results[i]); err != nil {
+				errs, refused = append(errs, err), true
+			}
+		}
+		if refused {
+			// The next batch would most likely be refused too: the next reconcile tries again, with backoff.
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// memberPod is the Pod to create for a member, or nil when it must wait (a claim of its name is not the group's).
+func (w *reconcileWork) memberPod(ctx context.Context, c plan.Creation) (*corev1.Pod, error) {
 	if ready, err := w.ensureClaims(ctx, c.Ordinal); err != nil || !ready {
-		return err
+		return nil, err
 	}
 	shape, err := w.shapeOf(ctx, c.Revision)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	topology, err := w.volumeTopology(ctx, c.Ordinal)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pod := desired.MemberPod(w.group, shape, c.Ordinal)
 	desired.AvoidNodes(pod, w.avoidNodes)
 	desired.FollowVolumes(pod, topology)
 	w.r.respondToEvictions(pod)
 	pod.OwnerReferences = []metav1.OwnerReference{desired.ControllerRef(w.group)}
-	key := client.ObjectKeyFromObject(w.group).String()
-	w.r.Expectations.ExpectCreation(key, pod.Name)
-	err = w.r.Create(ctx, pod)
+	return pod, nil
+}
+
+// recordCreation records what the API server answered to one member Pod's creation; the error is for a refusal.
+func (w *reconcileWork) recordCreation(ctx context.Context, key string, pod *corev1.Pod, err error) error {
 	switch {
 	case err == nil:
 		w.created = append(w.created, pod.Name)

@@ -42,6 +42,9 @@ type Options struct {
 	// feature gate) and runs a stand-in of its evictionrequest controller, which Kubernetes 1.37 does not ship
 	// (evictionrequests.go).
 	EvictionRequestAPI bool
+	// WithoutStorage leaves out the loops that play the CSI parts (storage.go): for a bench that measures its own
+	// process's heap, whose Pod informer would otherwise count as the manager's.
+	WithoutStorage bool
 	// Logf receives progress lines; nil means silent.
 	Logf func(format string, args ...any)
 }
@@ -155,8 +158,10 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err := c.startKwok(opts); err != nil {
 		return nil, err
 	}
-	if err := c.startStorage(ctx); err != nil {
-		return nil, err
+	if !opts.WithoutStorage {
+		if err := c.startStorage(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if opts.EvictionRequestAPI {
 		if err := c.startEvictionRequests(ctx); err != nil {

@@ -28,6 +28,7 @@ type options struct {
 	burst                  int
 	idle                   time.Duration
 	heapProfile            string
+	profileDir             string
 }
 
 func main() {
@@ -41,6 +42,8 @@ func main() {
 	flags.IntVar(&o.burst, "burst", 30, "client burst of both")
 	flags.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
 	flags.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
+	flags.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the bring-up here: the apiserver's on each side, "+
+		"and this process's (peapod's manager, and the bench's watch) on peapod's")
 	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte
@@ -60,11 +63,11 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("bring-up of %d pods (%d x %d) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
 		pods, o.groups, o.members, o.nodes, o.qps, o.burst)
 
-	sts, err := measure(ctx, o, statefulSets)
+	sts, err := measure(ctx, o, "statefulset", statefulSets)
 	if err != nil {
 		return fmt.Errorf("StatefulSets: %w", err)
 	}
-	pp, err := measure(ctx, o, podGroups)
+	pp, err := measure(ctx, o, "peapod", podGroups)
 	if err != nil {
 		return fmt.Errorf("PodGroups: %w", err)
 	}
@@ -74,6 +77,9 @@ func run(ctx context.Context, o options) error {
 	row := func(name string, s, p float64, unit string) {
 		fmt.Printf("%-34s %12.1f%-2s %12.1f%-2s %8.2f\n", name, s, unit, p, unit, p/s)
 	}
+	row("bench's creates of the objects", sts.createLoop.Seconds(), pp.createLoop.Seconds(), "s")
+	row("time to all Pods created", sts.allCreated.Seconds(), pp.allCreated.Seconds(), "s")
+	row("time to all Pods scheduled", sts.allBound.Seconds(), pp.allBound.Seconds(), "s")
 	row("time to all Ready", sts.allReady.Seconds(), pp.allReady.Seconds(), "s")
 	row("apiserver requests per pod (all)", float64(sts.requests)/float64(pods), float64(pp.requests)/float64(pods), "")
 	row("apiserver writes per pod (all)", float64(sts.writes)/float64(pods), float64(pp.writes)/float64(pods), "")
@@ -88,6 +94,9 @@ func run(ctx context.Context, o options) error {
 // result is one side of the comparison.
 type result struct {
 	allReady            time.Duration
+	allCreated          time.Duration
+	createLoop          time.Duration
+	allBound            time.Duration
 	settled             time.Duration
 	requests, writes    float64
 	ownRequests         float64
@@ -103,13 +112,17 @@ type step func(context.Context) error
 // the objects, and optionally a step to run once all pods are Ready.
 type workload func(ctx context.Context, c *cluster.Cluster, o options, r *result) (create, afterReady step, err error)
 
-func measure(ctx context.Context, o options, w workload) (*result, error) {
-	c, err := cluster.Start(ctx, cluster.Options{
-		Nodes: o.nodes,
-		ExtraArgs: map[string][]string{"kube-controller-manager": {
-			fmt.Sprintf("--kube-api-qps=%g", o.qps), fmt.Sprintf("--kube-api-burst=%d", o.burst),
-		}},
-	})
+func measure(ctx context.Context, o options, name string, w workload) (*result, error) {
+	// The scheduler binds both sides' Pods: at its default QPS (50) it would be what both wait for once the
+	// controllers are unthrottled, so it gets the controllers' QPS when that is higher.
+	extra := map[string][]string{
+		"kube-controller-manager": {fmt.Sprintf("--kube-api-qps=%g", o.qps), fmt.Sprintf("--kube-api-burst=%d", o.burst)},
+		"kube-scheduler":          {fmt.Sprintf("--kube-api-qps=%g", max(o.qps, 50)), fmt.Sprintf("--kube-api-burst=%d", max(o.burst, 100))},
+	}
+	if o.profileDir != "" {
+		extra["kube-apiserver"] = []string{"--profiling=true"}
+	}
+	c, err := cluster.Start(ctx, cluster.Options{Nodes: o.nodes, ExtraArgs: extra, WithoutStorage: true})
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +141,23 @@ func measure(ctx context.Context, o options, w workload) (*result, error) {
 		return nil, err
 	}
 	start := time.Now()
+	profiled, err := profileBringUp(ctx, c, o.profileDir, name)
+	if err != nil {
+		return nil, err
+	}
 	if err := create(ctx); err != nil {
 		return nil, err
 	}
+	r.createLoop = time.Since(start)
 	if err := ready.waitFor(ctx, o.groups*o.members, 10*time.Minute); err != nil {
 		return nil, err
 	}
 	r.allReady = time.Since(start)
+	created, bound := ready.stages()
+	r.allCreated, r.allBound = created.Sub(start), bound.Sub(start)
+	if err := profiled(); err != nil {
+		return nil, err
+	}
 	after, err := apiserverRequests(ctx, c)
 	if err != nil {
 		return nil, err

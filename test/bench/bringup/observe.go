@@ -32,6 +32,9 @@ type readyCounter struct {
 	mu    sync.Mutex
 	ready map[string]bool
 	count atomic.Int64
+	// seen and bound name the Pods seen at all and seen bound to a node; the times are when each count last grew.
+	seen, bound     map[string]bool
+	seenAt, boundAt time.Time
 }
 
 func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) {
@@ -39,7 +42,7 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 	if err != nil {
 		return nil, err
 	}
-	rc := &readyCounter{ready: map[string]bool{}}
+	rc := &readyCounter{ready: map[string]bool{}, seen: map[string]bool{}, bound: map[string]bool{}}
 	go func() {
 		defer w.Stop()
 		for ev := range w.ResultChan() {
@@ -50,6 +53,12 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 			key := pod.Namespace + "/" + pod.Name
 			now := ev.Type != watch.Deleted && plan.Ready(pod)
 			rc.mu.Lock()
+			if !rc.seen[key] {
+				rc.seen[key], rc.seenAt = true, time.Now()
+			}
+			if pod.Spec.NodeName != "" && !rc.bound[key] {
+				rc.bound[key], rc.boundAt = true, time.Now()
+			}
 			was := rc.ready[key]
 			rc.ready[key] = now
 			rc.mu.Unlock()
@@ -62,6 +71,13 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 		}
 	}()
 	return rc, nil
+}
+
+// stages are when the last Pod was seen created and seen bound to a node.
+func (rc *readyCounter) stages() (created, bound time.Time) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.seenAt, rc.boundAt
 }
 
 func (rc *readyCounter) waitFor(ctx context.Context, n int, timeout time.Duration) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -73,10 +74,18 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	// It runs until the bench ends.
-	if err := inprocess.NewManager(cfg, inprocess.ManagerOptions{}).Start(ctx); err != nil {
+	// It runs until the bench ends; one that returns before is the bench's end.
+	mgr := inprocess.NewManager(cfg, inprocess.ManagerOptions{MaxConcurrentReconciles: benchConcurrency()})
+	if err := mgr.Start(ctx); err != nil {
 		return nil, nil, err
 	}
+	go func() {
+		<-mgr.Exited()
+		if ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "bench failed: peapod's manager returned:", mgr.Stop())
+			os.Exit(1)
+		}
+	}()
 	creator, err := client.New(c.Config, client.Options{Scheme: peapodscheme.New()})
 	if err != nil {
 		return nil, nil, err
@@ -172,4 +181,9 @@ func heapAfterGC() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+func benchConcurrency() int {
+	n, _ := strconv.Atoi(os.Getenv("BENCH_CONCURRENCY"))
+	return n
 }
