@@ -67,18 +67,18 @@ func slimPod(obj any) (any, error) {
 	if !ok {
 		return passTombstone(obj, "Pod")
 	}
-	conditions := only(pod.Status.Conditions, func(c corev1.PodCondition) bool {
+	conditions := internPodConditions(only(pod.Status.Conditions, func(c corev1.PodCondition) bool {
 		return c.Type == corev1.PodReady || c.Type == corev1.PodScheduled
-	})
+	}))
 	meta := slimMeta(pod)
 	if avoided, found := pod.Annotations[peapodv1alpha1.AvoidedNodesAnnotation]; found {
 		meta.Annotations = map[string]string{peapodv1alpha1.AvoidedNodesAnnotation: avoided}
 	}
 	return &corev1.Pod{
 		ObjectMeta: meta,
-		Spec:       corev1.PodSpec{NodeName: pod.Spec.NodeName, Tolerations: pod.Spec.Tolerations},
+		Spec:       corev1.PodSpec{NodeName: intern(pod.Spec.NodeName), Tolerations: internTolerations(pod.Spec.Tolerations)},
 		Status: corev1.PodStatus{
-			Phase:      pod.Status.Phase,
+			Phase:      corev1.PodPhase(intern(string(pod.Status.Phase))),
 			Conditions: conditions,
 			PodIP:      pod.Status.PodIP,
 			Reason:     pod.Status.Reason,
@@ -153,14 +153,14 @@ func slimChildMeta(obj metav1.Object) metav1.ObjectMeta {
 func slimMeta(obj metav1.Object) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:                       obj.GetName(),
-		Namespace:                  obj.GetNamespace(),
+		Namespace:                  intern(obj.GetNamespace()),
 		UID:                        obj.GetUID(),
 		ResourceVersion:            obj.GetResourceVersion(),
 		CreationTimestamp:          obj.GetCreationTimestamp(),
 		DeletionTimestamp:          obj.GetDeletionTimestamp(),
 		DeletionGracePeriodSeconds: obj.GetDeletionGracePeriodSeconds(),
-		Labels:                     obj.GetLabels(),
-		OwnerReferences:            obj.GetOwnerReferences(),
+		Labels:                     internLabels(obj.GetLabels()),
+		OwnerReferences:            internOwners(obj.GetOwnerReferences()),
 		Finalizers:                 obj.GetFinalizers(),
 	}
 }

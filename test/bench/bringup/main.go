@@ -24,6 +24,7 @@ import (
 
 type options struct {
 	groups, members, nodes int
+	concurrency            int
 	qps                    float64
 	burst                  int
 	idle                   time.Duration
@@ -38,6 +39,7 @@ func main() {
 	flags.IntVar(&o.groups, "groups", 250, "PodGroups (and StatefulSets) to create")
 	flags.IntVar(&o.members, "members", 4, "members (replicas) of each")
 	flags.IntVar(&o.nodes, "nodes", 12, "kwok nodes")
+	flags.IntVar(&o.concurrency, "podgroup-concurrency", 0, "peapod's --podgroup-concurrency (0: its default)")
 	flags.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
 	flags.IntVar(&o.burst, "burst", 30, "client burst of both")
 	flags.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")

@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -75,7 +74,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 	// It runs until the bench ends; one that returns before is the bench's end.
-	mgr := inprocess.NewManager(cfg, inprocess.ManagerOptions{MaxConcurrentReconciles: benchConcurrency()})
+	mgr := inprocess.NewManager(cfg, inprocess.ManagerOptions{MaxConcurrentReconciles: o.concurrency})
 	if err := mgr.Start(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -183,7 +182,3 @@ func heapAfterGC() int64 {
 	return int64(m.HeapAlloc)
 }
 
-func benchConcurrency() int {
-	n, _ := strconv.Atoi(os.Getenv("BENCH_CONCURRENCY"))
-	return n
-}
