@@ -97,7 +97,8 @@ func (c *caller) take() string {
 	for _, who := range slices.Sorted(maps.Keys(c.answered)) {
 		parts = append(parts, fmt.Sprintf("%s %d", who, c.answered[who]))
 	}
-	line := fmt.Sprintf("%d calls in %s, %d failed; answered by %s", c.calls, seconds(time.Since(c.since)), len(c.failed), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%d calls in %s, %d failed; answered by %s",
+		c.calls, seconds(time.Since(c.since)), len(c.failed), strings.Join(parts, ", "))
 	if len(c.failed) > 0 {
 		line += fmt.Sprintf("; first failure: %s; last: %s", c.failed[0], c.failed[len(c.failed)-1])
 	}
