@@ -30,10 +30,9 @@ import (
 // little to the heap the bench measures.
 type readyCounter struct {
 	mu    sync.Mutex
-	ready map[string]bool
+	pods  map[string]podSeen
 	count atomic.Int64
-	// seen and bound name the Pods seen at all and seen bound to a node; the times are when each count last grew.
-	seen, bound     map[string]bool
+	// seenAt and boundAt are when a Pod was last seen for the first time, and seen bound for the first time.
 	seenAt, boundAt time.Time
 }
 
@@ -42,7 +41,7 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 	if err != nil {
 		return nil, err
 	}
-	rc := &readyCounter{ready: map[string]bool{}, seen: map[string]bool{}, bound: map[string]bool{}}
+	rc := &readyCounter{pods: map[string]podSeen{}}
 	go func() {
 		defer w.Stop()
 		for ev := range w.ResultChan() {
@@ -53,14 +52,16 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 			key := pod.Namespace + "/" + pod.Name
 			now := ev.Type != watch.Deleted && plan.Ready(pod)
 			rc.mu.Lock()
-			if !rc.seen[key] {
-				rc.seen[key], rc.seenAt = true, time.Now()
+			seen, known := rc.pods[key]
+			if !known {
+				rc.seenAt = time.Now()
 			}
-			if pod.Spec.NodeName != "" && !rc.bound[key] {
-				rc.bound[key], rc.boundAt = true, time.Now()
+			if pod.Spec.NodeName != "" && !seen.bound {
+				seen.bound, rc.boundAt = true, time.Now()
 			}
-			was := rc.ready[key]
-			rc.ready[key] = now
+			was := seen.ready
+			seen.ready = now
+			rc.pods[key] = seen
 			rc.mu.Unlock()
 			switch {
 			case now && !was:
@@ -72,6 +73,9 @@ func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) 
 	}()
 	return rc, nil
 }
+
+// podSeen is what the watch showed of one Pod so far.
+type podSeen struct{ bound, ready bool }
 
 // stages are when the last Pod was seen created and seen bound to a node.
 func (rc *readyCounter) stages() (created, bound time.Time) {
