@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -25,6 +26,8 @@ func main() {
 		secureMetrics        bool
 		enableLeaderElection bool
 		leaderElectionNS     string
+		leaderElectionID     string
+		namespaceSelector    string
 		qps                  float64
 		burst                int
 		concurrency          int
@@ -40,6 +43,11 @@ func main() {
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Elect a leader so only one manager acts at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease; "+
 		"default: the manager's own namespace when it runs in a Pod.")
+	flag.StringVar(&leaderElectionID, "leader-election-id", "manager.peapod.io", "Name of the leader election Lease: "+
+		"each shard's managers need one of their own.")
+	flag.StringVar(&namespaceSelector, "namespace-selector", "", "Label selector (as kubectl -l takes one) of the "+
+		"namespaces whose PodGroups this manager reconciles, making it one shard of several: no other manager's "+
+		"selector may match the same namespaces. Empty: every namespace.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
 	flag.IntVar(&concurrency, "podgroup-concurrency", 4, "PodGroups reconciled at once.")
@@ -68,6 +76,16 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	var shard labels.Selector
+	if namespaceSelector != "" {
+		var err error
+		if shard, err = labels.Parse(namespaceSelector); err != nil {
+			log.Error(err, "--namespace-selector is not a label selector", "value", namespaceSelector)
+			os.Exit(1)
+		}
+	}
+	log.Info("shard", "namespaceSelector", namespaceSelector, "leaderElectionID", leaderElectionID)
+
 	ctx := ctrl.SetupSignalHandler()
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(qps)
@@ -91,7 +109,7 @@ func main() {
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                enableLeaderElection,
-		LeaderElectionID:              "manager.peapod.io",
+		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		WebhookServer:                 hook.server(),
@@ -107,6 +125,7 @@ func main() {
 		MaxConcurrentReconciles: concurrency,
 		MaxConcurrentMigrations: maxMigrations,
 		UnhealthyThreshold:      unhealthyThreshold,
+		NamespaceSelector:       shard,
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		log.Error(err, "unable to create controller", "controller", "PodGroup")

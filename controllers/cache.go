@@ -43,6 +43,8 @@ func CacheOptions() cache.Options {
 			// Node health: every Node (slimmed) and the node Leases, which kubelets renew every 10 s.
 			&corev1.Node{}:          {Transform: slimNode},
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
+			// A shard's ownership (shards.go); informed only in a manager started with a namespace selector.
+			&corev1.Namespace{}: {Transform: slimNamespace},
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -80,6 +81,9 @@ type PodGroupReconciler struct {
 	// EvictionAPI says the cluster serves the EvictionRequest API (EvictionAPIServed): member Pods name peapod as
 	// their eviction responder, and an Eviction handed to peapod moves the member.
 	EvictionAPI bool
+	// NamespaceSelector makes this manager a shard (shards.go): it acts only on the groups of the namespaces whose
+	// labels match. Nil: every namespace.
+	NamespaceSelector labels.Selector
 
 	evictions plan.EvictionNotices
 	// paused remembers, by namespace/name, whether the group was last told its failovers pause (recordPause).
@@ -100,6 +104,10 @@ type PodGroupReconciler struct {
 // Reconcile brings one PodGroup closer to its spec: read, plan (pure), write the children, then write the
 // status once, only if it changed.
 func (r *PodGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Before anything else, even a group's deletion: another shard's group is that shard's to clean up after.
+	if owned, err := r.ownsNamespace(ctx, req.Namespace); err != nil || !owned {
+		return ctrl.Result{}, err
+	}
 	var group peapodv1alpha1.PodGroup
 	if err := r.Get(ctx, req.NamespacedName, &group); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -273,6 +281,10 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr)
+	if r.NamespaceSelector != nil {
+		b = b.Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfNamespace),
+			builder.WithPredicates(namespaceLabelsChanged))
+	}
 	if r.EvictionAPI {
 		b = b.Watches(&lifecyclev1alpha1.Eviction{}, handler.EnqueueRequestsFromMapFunc(r.groupOfEviction))
 	}

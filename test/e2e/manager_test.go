@@ -31,10 +31,11 @@ func startManager(cfg *rest.Config) client.Client {
 }
 
 // startManagerProcess runs the built manager as its own process against the cluster, its log in the cluster's
-// directory under a name of its own: a spec may kill it and start another.
-func startManagerProcess(tc *utils.TestCluster, binary string) *utils.ManagerProcess {
+// directory under a name of its own: a spec may kill it and start another. Extra flags are added to the
+// manager's own.
+func startManagerProcess(tc *utils.TestCluster, binary string, extraArgs ...string) *utils.ManagerProcess {
 	log := filepath.Join(tc.Simulated.Dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))
-	m, err := utils.StartManagerProcess(binary, tc.KubeconfigPath, log)
+	m, err := utils.StartManagerProcess(binary, tc.KubeconfigPath, log, extraArgs...)
 	Expect(err).NotTo(HaveOccurred())
 	return m
 }

@@ -99,3 +99,41 @@ for it instead of install.yaml's: include "peapod.rulesNaming" (list "webhook_ce
 {{- end }}
 {{- toYaml $rules }}
 {{- end }}
+
+{{/*
+peapod.namespaceSelector: shard.namespaceSelector as the manager's --namespace-selector takes it (kubectl -l's
+syntax, terms joined by commas); empty for {}, every namespace.
+*/}}
+{{- define "peapod.namespaceSelector" -}}
+{{- $terms := list }}
+{{- range $key, $value := .matchLabels }}
+{{- $terms = append $terms (printf "%s=%s" $key $value) }}
+{{- end }}
+{{- range .matchExpressions }}
+{{- if eq .operator "In" }}
+{{- $terms = append $terms (printf "%s in (%s)" .key (join "," .values)) }}
+{{- else if eq .operator "NotIn" }}
+{{- $terms = append $terms (printf "%s notin (%s)" .key (join "," .values)) }}
+{{- else if eq .operator "Exists" }}
+{{- $terms = append $terms .key }}
+{{- else if eq .operator "DoesNotExist" }}
+{{- $terms = append $terms (printf "!%s" .key) }}
+{{- else }}
+{{- fail (printf "shard.namespaceSelector.matchExpressions: operator %q of key %q is none of In, NotIn, Exists, DoesNotExist" .operator .key) }}
+{{- end }}
+{{- end }}
+{{- join "," $terms }}
+{{- end }}
+
+{{/*
+peapod.leaderElectionID: the Lease the managers elect their leader with. Each shard's is named after its release,
+so two shards in one namespace never share one; a release for every namespace keeps the name it always had, so
+an upgrade never runs two leaders under two names.
+*/}}
+{{- define "peapod.leaderElectionID" -}}
+{{- if include "peapod.namespaceSelector" .Values.shard.namespaceSelector }}
+{{- printf "%s.manager.peapod.io" (include "peapod.fullname" .) }}
+{{- else }}
+{{- "manager.peapod.io" }}
+{{- end }}
+{{- end }}
