@@ -75,8 +75,8 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 func (m *leaseMonitor) follow(ctx context.Context, d nodehealth.Disruption, now time.Time, changed map[string]bool) {
 	everywhere := d.Cluster || d.Stalled
 	if m.cluster && !everywhere {
+		// The assessment that saw it first, this one or a reconcile's, began the new window (FollowDisruption).
 		logf.FromContext(ctx).Info("cluster-wide disruption over: every node gets a full window again", "state", d.String())
-		m.r.Observer.Restart(now)
 	}
 	m.cluster = everywhere
 	if state := d.String(); state != m.disrupted || !m.published {

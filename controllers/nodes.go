@@ -128,6 +128,9 @@ func (r *PodGroupReconciler) confirmFailure(ctx context.Context, name string, v 
 	if v.Reason == nodehealth.ReasonNodeDeleted {
 		return true // read live already
 	}
+	if !v.Declared() && !v.Window.Equal(r.Observer.Window()) {
+		return false // judged on silence in a window that has since begun again: judge again
+	}
 	if v.Reason == nodehealth.ReasonOutOfService {
 		var node corev1.Node
 		if err := r.APIReader.Get(ctx, types.NamespacedName{Name: name}, &node); err != nil {

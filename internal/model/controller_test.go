@@ -36,8 +36,6 @@ type manager struct {
 	migrations    map[string]*peapodv1alpha1.PodMigration
 	podSeen       int
 	migrationSeen int
-	// cluster is the lease monitor's last view: failovers paused cluster-wide.
-	cluster bool
 }
 
 // newManager starts a manager at the world's now: a fresh observer fed by the informers' initial lists, no
@@ -107,15 +105,12 @@ func (m *manager) deliver(pods, migrations int) {
 }
 
 // monitor is the lease monitor's scan (controllers/lease_monitor.go): a cluster-wide gap in renewals makes the
-// observer blind, and the end of a cluster-wide disruption gives every node a full window again.
+// observer blind, and its assessment, like any other, gives every node a full window again when a cluster-wide
+// disruption ends.
 func (m *manager) monitor() {
 	now := m.w.now
 	m.observer.CheckGap(now)
-	d := m.disruption(now)
-	if m.cluster && !d.Cluster {
-		m.observer.Restart(now)
-	}
-	m.cluster = d.Cluster
+	m.disruption(now)
 }
 
 func (m *manager) disruption(now time.Time) nodehealth.Disruption {

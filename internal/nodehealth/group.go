@@ -28,6 +28,7 @@ func JudgeGroup(pods []*corev1.Pod, nodes Nodes, o *Observer, after time.Duratio
 	verdicts := map[string]Verdict{}
 	zones := map[string]string{}
 	inferred := false
+	window := o.Window()
 	for _, pod := range pods {
 		name := pod.Spec.NodeName
 		if name == "" {
@@ -54,6 +55,7 @@ func JudgeGroup(pods []*corev1.Pod, nodes Nodes, o *Observer, after time.Duratio
 		if node != nil {
 			zones[name] = node.Labels[ZoneLabel]
 		}
+		v.Window = window
 		verdicts[name] = v
 	}
 	if !inferred {
@@ -64,12 +66,19 @@ func JudgeGroup(pods []*corev1.Pod, nodes Nodes, o *Observer, after time.Duratio
 		return nil, err
 	}
 	d := AssessNodes(all, o, threshold, now)
+	restarted := !o.Window().Equal(window)
 	for name, v := range verdicts {
 		if !v.Unhealthy || v.Declared() {
 			continue
 		}
 		if paused, why := d.Paused(zones[name]); paused {
 			v.Replace, v.AwaitFencing, v.Paused = false, false, why
+			verdicts[name] = v
+		} else if restarted {
+			// This assessment, or another one meanwhile, ended a pause: the silence judged here is the pause's.
+			v.Replace, v.AwaitFencing, v.Paused = false, false, PausedPrefix+": every node's window began again "+
+				"(a cluster-wide pause ended, or the manager's view came back): a node's silence counts from now"
+			v.RequeueAfter = time.Second
 			verdicts[name] = v
 		}
 	}
@@ -78,7 +87,8 @@ func JudgeGroup(pods []*corev1.Pod, nodes Nodes, o *Observer, after time.Duratio
 
 // AssessNodes assesses the disruption of the whole cluster from its Nodes and the observer's evidence: a node
 // counts unhealthy on any failure signal, without waiting for `after`, and so does one the manager has not heard
-// from while blind. A blind observer stalls every failover.
+// from while blind. A blind observer stalls every failover. The observer follows the result: an assessment that
+// finds a cluster-wide pause over begins a new window for every node (FollowDisruption, Disruption.Ended).
 func AssessNodes(nodes []*corev1.Node, o *Observer, threshold float64, now time.Time) Disruption {
 	states := make([]NodeState, 0, len(nodes))
 	for _, n := range nodes {
@@ -88,6 +98,7 @@ func AssessNodes(nodes []*corev1.Node, o *Observer, threshold float64, now time.
 	}
 	d := Assess(states, threshold)
 	d.Stalled = o.IsBlind()
+	d.Ended = o.FollowDisruption(d.Cluster || d.Stalled, now)
 	return d
 }
 

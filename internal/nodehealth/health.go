@@ -30,6 +30,9 @@ type Verdict struct {
 	// Paused says why replacing the node's members is held back although its silence says they should be:
 	// too much of the cluster looks unhealthy at once (see Disruption).
 	Paused string
+	// Window is the observer's window the verdict was judged in (Observer.Window): one that began again since
+	// means the evidence it rests on is no longer what counts.
+	Window time.Time
 	// NoExecute are the node's NoExecute taints: Kubernetes' taint eviction deletes, by name, the Pods that do
 	// not tolerate them.
 	NoExecute []corev1.Taint

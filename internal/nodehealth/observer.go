@@ -28,6 +28,8 @@ type Observer struct {
 	lastLeaseEvent time.Time
 	// blind is set when the view is known broken; the next Lease change or good live read ends it.
 	blind bool
+	// paused says the last disruption assessment paused failovers cluster-wide (FollowDisruption).
+	paused bool
 }
 
 type observed struct {
@@ -132,12 +134,28 @@ func (o *Observer) sees(now time.Time) {
 	}
 }
 
-// Restart begins a new window for every node at now: after every node looked unhealthy at once, the fault was
-// likelier the observer's, and each node must show its silence again.
-func (o *Observer) Restart(now time.Time) {
+// FollowDisruption records whether an assessment paused failovers cluster-wide, and when a pause ends begins a
+// new window for every node at now (Restart), reporting that it did: the silence during the pause was likelier
+// the control plane's or the network's than the nodes', and nodes come back over seconds, not at once. Every
+// assessment calls it, a reconcile's as well as the lease monitor's, so whichever sees the end first restarts
+// the window before any verdict acts on the old one.
+func (o *Observer) FollowDisruption(pausedEverywhere bool, now time.Time) (ended bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.watchingSince = now
+	ended = o.paused && !pausedEverywhere
+	if ended {
+		o.watchingSince = now
+	}
+	o.paused = pausedEverywhere
+	return ended
+}
+
+// Window is when the current unbroken view began: a verdict judged on the evidence of one window must not be
+// acted on in the next (JudgeGroup, and the check before a failover's delete).
+func (o *Observer) Window() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watchingSince
 }
 
 // CheckGap marks the observer blind when no Lease changed at all for longer than a renew interval plus slack

@@ -5,6 +5,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,6 +46,9 @@ type Options struct {
 	// WithoutStorage leaves out the loops that play the CSI parts (storage.go): for a bench that measures its own
 	// process's heap, whose Pod informer would otherwise count as the manager's.
 	WithoutStorage bool
+	// PodsPerNode is each kwok node's pod capacity; 0 means the kubelet's default, 110. A bench that packs a node
+	// near that and then kills some needs room for the replacements on the others.
+	PodsPerNode int
 	// Logf receives progress lines; nil means silent.
 	Logf func(format string, args ...any)
 }
@@ -60,9 +64,10 @@ type Cluster struct {
 	// Clientset is an admin client.
 	Clientset kubernetes.Interface
 
-	binDir string
-	logf   func(string, ...any)
-	nodes  []string
+	binDir      string
+	logf        func(string, ...any)
+	nodes       []string
+	podsPerNode int
 
 	// mu guards procs, which a restart replaces in place, faults and what supervise.go keeps.
 	mu    sync.Mutex
@@ -121,7 +126,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, binDir: opts.BinDir, logf: logf}
+	c := &Cluster{Dir: dir, binDir: opts.BinDir, logf: logf, podsPerNode: cmp.Or(opts.PodsPerNode, defaultPodsPerNode)}
 	defer func() {
 		if err != nil {
 			// The logs named in err stay on disk for reading; the processes do not.

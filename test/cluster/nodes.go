@@ -34,7 +34,7 @@ func (c *Cluster) AddNodes(ctx context.Context, n int) error {
 	first := len(c.nodes)
 	for i := first; i < first+n; i++ {
 		name := fmt.Sprintf("%s%d", NodeNamePrefix, i)
-		if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, kwokNode(name, zones[i%len(zones)]), metav1.CreateOptions{}); err != nil {
+		if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, kwokNode(name, zones[i%len(zones)], c.podsPerNode), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating node %s: %w", name, err)
 		}
 		c.nodes = append(c.nodes, name)
@@ -120,11 +120,14 @@ func ReadyStatus(node *corev1.Node) corev1.ConditionStatus {
 	return ""
 }
 
-func kwokNode(name, zone string) *corev1.Node {
+// defaultPodsPerNode is the kubelet's default --max-pods.
+const defaultPodsPerNode = 110
+
+func kwokNode(name, zone string, pods int) *corev1.Node {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("32"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
 	}
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

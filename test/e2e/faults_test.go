@@ -190,6 +190,36 @@ var _ = Describe("safe under faults", Ordered, ContinueOnFailure, func() {
 		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
 	}, SpecTimeout(4*time.Minute))
 
+	// Most of the cluster silent while one node still renews: failovers pause cluster-wide, and the silence then
+	// is likelier the network's than the nodes'. When it ends, nodes come back over seconds, not at once; the
+	// first ones back end the pause, and a node a few seconds behind them must get a full window from that
+	// moment, not be judged on the silence of the pause. The returning nodes' own Ready changes reconcile the
+	// group before the lease monitor's next look: the judgement itself must see the window begin again.
+	It("gives every node a full window when a cluster-wide pause ends, so a node back seconds later keeps its members", func(ctx SpecContext) {
+		ns, members := group(ctx, "pause-ends-", peapodv1alpha1.FencingNone)
+		w := watchFaults(ctx, tc, ns)
+		nodes := sim.Nodes()
+		late, first, alive := nodes[0], nodes[1:3], nodes[3]
+		onLate, _ := onNodes(members, late)
+		Expect(onLate).NotTo(BeEmpty())
+		silent := time.Now()
+		failNodes(ctx, w, append([]string{late}, first...)...)
+		Eventually(func(g Gomega) {
+			g.Expect(degraded(ctx, g, ns)).To(SatisfyAll(HaveField("Reason", "FailoverPaused"),
+				HaveField("Message", ContainSubstring("3 of 4 nodes"))))
+		}).WithContext(ctx).WithTimeout(60 * time.Second).Should(Succeed())
+		// Past `after` and the controller-manager's 50 s, so the nodes coming back are seen Ready again.
+		holds(ctx, tc, ns, members, time.Until(silent.Add(65*time.Second)), "a member was deleted while 3 of 4 nodes were silent")
+		Expect(sim.WaitNodeReady(ctx, alive, corev1.ConditionTrue, time.Second)).To(Succeed(), "one node renews throughout")
+
+		recoverNodes(ctx, w, first...)
+		holds(ctx, tc, ns, members, 8*time.Second, "a member of a node silent only through the pause was replaced as it ended")
+		recoverNodes(ctx, w, late)
+		holds(ctx, tc, ns, members, 30*time.Second, "a member was replaced after every node came back")
+		Expect(w.Deleted()).To(BeEmpty(), "members deleted")
+		Expect(w.avoidingHealthy()).To(BeEmpty(), "members kept off healthy nodes")
+	}, SpecTimeout(4*time.Minute))
+
 	It("replaces the members of a silent zone on the live nodes, and no other", func(ctx SpecContext) {
 		ns, members := group(ctx, "zone-", peapodv1alpha1.FencingNone)
 		w := watchFaults(ctx, tc, ns)

@@ -103,3 +103,8 @@ func (m *ManagerProcess) Pause() {
 func (m *ManagerProcess) Resume() {
 	_ = m.cmd.Process.Signal(syscall.SIGCONT)
 }
+
+// Pid is the manager's process ID, for reading its CPU time and memory in /proc.
+func (m *ManagerProcess) Pid() int {
+	return m.cmd.Process.Pid
+}

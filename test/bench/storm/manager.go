@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/utils"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// managerProcess is peapod's manager as its own process, as it runs in a cluster, with its metrics served over
+// plain HTTP on loopback for the bench to read.
+type managerProcess struct {
+	*utils.ManagerProcess
+	metrics string
+}
+
+// startManager runs the manager with extra flags and returns once it is ready (its informers synced).
+func startManager(ctx context.Context, c *cluster.Cluster, binary, log string, args ...string) (*managerProcess, error) {
+	ports, err := cluster.FreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	args = append([]string{fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", ports[0]), "--metrics-secure=false",
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[1]), "--zap-log-level=info"}, args...)
+	m, err := utils.StartManagerProcess(binary, c.KubeconfigPath, filepath.Join(c.Dir, log), args...)
+	if err != nil {
+		return nil, err
+	}
+	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", ports[1])
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		body, err := get(ctx, ready)
+		return err == nil && body == "ok", nil
+	})
+	if err != nil {
+		m.Kill()
+		return nil, fmt.Errorf("the manager did not get ready: %w", err)
+	}
+	return &managerProcess{ManagerProcess: m, metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[0])}, nil
+}
+
+func get(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return string(body), err
+}
+
+// usage is the manager's CPU time so far and its resident memory now.
+type usage struct {
+	cpu   time.Duration
+	rssKB int64
+}
+
+func (m *managerProcess) usage() (usage, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.Pid()))
+	if err != nil {
+		return usage{}, err
+	}
+	// The command name, in parentheses, may hold spaces: the fields that follow it are counted from its end.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64) // field 14 of the whole line
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
+	status, err := os.Open(fmt.Sprintf("/proc/%d/status", m.Pid()))
+	if err != nil {
+		return usage{}, err
+	}
+	defer func() { _ = status.Close() }()
+	scanner := bufio.NewScanner(status)
+	for scanner.Scan() {
+		if rest, found := strings.CutPrefix(scanner.Text(), "VmRSS:"); found {
+			u.rssKB, _ = strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+		}
+	}
+	return u, scanner.Err()
+}
+
+// usageSampler samples the manager's usage every second from start until stop: average and peak CPU (in cores)
+// and peak RSS over the window.
+type usageSampler struct {
+	mu          sync.Mutex
+	first, last usage
+	began       time.Time
+	peakCores   float64
+	peakRSSKB   int64
+	stop        context.CancelFunc
+	done        chan struct{}
+}
+
+func sampleUsage(ctx context.Context, m *managerProcess) (*usageSampler, error) {
+	first, err := m.usage()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &usageSampler{first: first, last: first, began: time.Now(), peakRSSKB: first.rssKB, stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		prev, prevAt := first, time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-ticker.C:
+				u, err := m.usage()
+				if err != nil {
+					return
+				}
+				s.mu.Lock()
+				s.last = u
+				s.peakCores = max(s.peakCores, (u.cpu-prev.cpu).Seconds()/now.Sub(prevAt).Seconds())
+				s.peakRSSKB = max(s.peakRSSKB, u.rssKB)
+				s.mu.Unlock()
+				prev, prevAt = u, now
+			}
+		}
+	}()
+	return s, nil
+}
+
+// finish stops the sampler and returns the average cores, the peak cores over a second and the peak RSS in MiB.
+func (s *usageSampler) finish() (avgCores, peakCores, peakRSSMiB float64) {
+	s.stop()
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	elapsed := time.Since(s.began).Seconds()
+	return (s.last.cpu - s.first.cpu).Seconds() / elapsed, s.peakCores, float64(s.peakRSSKB) / 1024
+}
+
+// histogram is a Prometheus histogram's cumulative buckets, by upper bound, and its count.
+type histogram struct {
+	bounds []float64
+	counts []float64
+	count  float64
+}
+
+// reconcileTimes reads controller-runtime's reconcile-time histogram of the podgroup controller.
+func (m *managerProcess) reconcileTimes(ctx context.Context) (histogram, error) {
+	return m.histogram(ctx, "controller_runtime_reconcile_time_seconds", `controller="podgroup"`)
+}
+
+func (m *managerProcess) histogram(ctx context.Context, name, label string) (histogram, error) {
+	text, err := get(ctx, m.metrics)
+	if err != nil {
+		return histogram{}, err
+	}
+	var h histogram
+	for line := range strings.Lines(text) {
+		if !strings.HasPrefix(line, name+"_bucket{") || !strings.Contains(line, label) {
+			continue
+		}
+		le := line[strings.Index(line, `le="`)+4:]
+		le = le[:strings.IndexByte(le, '"')]
+		fields := strings.Fields(line)
+		count, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+		bound, _ := strconv.ParseFloat(le, 64) // +Inf parses as infinity
+		h.bounds, h.counts = append(h.bounds, bound), append(h.counts, count)
+		h.count = count
+	}
+	if len(h.bounds) == 0 {
+		return histogram{}, fmt.Errorf("no %s{%s} in the manager's metrics", name, label)
+	}
+	return h, nil
+}
+
+// since is the histogram of what was observed after earlier.
+func (h histogram) since(earlier histogram) histogram {
+	out := histogram{bounds: h.bounds, counts: make([]float64, len(h.counts)), count: h.count - earlier.count}
+	for i := range h.counts {
+		out.counts[i] = h.counts[i]
+		if i < len(earlier.counts) {
+			out.counts[i] -= earlier.counts[i]
+		}
+	}
+	return out
+}
+
+// quantile is the upper bound of the bucket the q-quantile falls in: an upper estimate, as a histogram allows.
+func (h histogram) quantile(q float64) float64 {
+	for i, c := range h.counts {
+		if c >= q*h.count {
+			return h.bounds[i]
+		}
+	}
+	return h.bounds[len(h.bounds)-1]
+}
+
+// series reads the value of one series, named as the metrics text prints it (`name{label="value"}`); 0 when absent.
+func (m *managerProcess) series(ctx context.Context, series string) (float64, error) {
+	text, err := get(ctx, m.metrics)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(text) {
+		if value, found := strings.CutPrefix(line, series+" "); found {
+			return strconv.ParseFloat(strings.TrimSpace(value), 64)
+		}
+	}
+	return 0, nil
+}
