@@ -64,15 +64,15 @@ func (m *leaseMonitor) scan(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	m.follow(ctx, d, now, changed)
+	m.follow(ctx, d, changed)
 	for name := range changed {
 		m.enqueueGroupsOn(ctx, name)
 	}
 }
 
-// follow tracks the disruption state: the metric, the reset when a cluster-wide disruption ends, and the nodes
+// follow tracks the disruption state: the metric, the end of a cluster-wide pause (logged), and the nodes
 // whose groups must look again.
-func (m *leaseMonitor) follow(ctx context.Context, d nodehealth.Disruption, now time.Time, changed map[string]bool) {
+func (m *leaseMonitor) follow(ctx context.Context, d nodehealth.Disruption, changed map[string]bool) {
 	everywhere := d.Cluster || d.Stalled
 	if m.cluster && !everywhere {
 		// The assessment that saw it first, this one or a reconcile's, began the new window (FollowDisruption).

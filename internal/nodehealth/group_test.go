@@ -17,7 +17,7 @@ type nodeSet map[string]*corev1.Node
 func (s nodeSet) Node(name string) (*corev1.Node, error) { return s[name], nil }
 
 func (s nodeSet) All() ([]*corev1.Node, error) {
-	var out []*corev1.Node
+	out := make([]*corev1.Node, 0, len(s))
 	for _, name := range slices.Sorted(maps.Keys(s)) {
 		out = append(out, s[name])
 	}

@@ -34,7 +34,8 @@ func (c *Cluster) AddNodes(ctx context.Context, n int) error {
 	first := len(c.nodes)
 	for i := first; i < first+n; i++ {
 		name := fmt.Sprintf("%s%d", NodeNamePrefix, i)
-		if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, kwokNode(name, zones[i%len(zones)], c.podsPerNode), metav1.CreateOptions{}); err != nil {
+		node := kwokNode(name, zones[i%len(zones)], c.podsPerNode)
+		if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating node %s: %w", name, err)
 		}
 		c.nodes = append(c.nodes, name)
