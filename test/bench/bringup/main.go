@@ -36,12 +36,11 @@ func main() {
 	var o options
 	// A flag set of its own: test/utils brings in Ginkgo, which puts its flags and its usage on the default one.
 	flags := flag.NewFlagSet("bringup", flag.ExitOnError)
-	flags.IntVar(&o.groups, "groups", 250, "PodGroups (and StatefulSets) to create")
-	flags.IntVar(&o.members, "members", 4, "members (replicas) of each")
-	flags.IntVar(&o.nodes, "nodes", 12, "kwok nodes")
+	sizes := flags.String("sizes", "250x4,2500x4", "what to bring up, GROUPSxMEMBERS, comma-separated: each size on "+
+		"one kwok node per 80 pods (at least 12)")
+	throttles := flags.String("throttles", "20/30,500/1000", "client QPS/burst of both the controller-manager and "+
+		"peapod's manager, comma-separated (20/30: both defaults; 500/1000: neither client the limit)")
 	flags.IntVar(&o.concurrency, "podgroup-concurrency", 0, "peapod's --podgroup-concurrency (0: its default)")
-	flags.Float64Var(&o.qps, "qps", 20, "client QPS of both the controller-manager and peapod's manager (20 is both defaults)")
-	flags.IntVar(&o.burst, "burst", 30, "client burst of both")
 	flags.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
 	flags.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
 	flags.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the bring-up here: the apiserver's on each side, "+
@@ -52,26 +51,38 @@ func main() {
 	}
 	ctrl.SetLogger(logr.Discard())
 
+	settings, err := matrix(o, *sizes, *throttles)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench failed:", err)
-		os.Exit(1)
+	var rows []summary
+	for _, setting := range settings {
+		row, err := run(ctx, setting)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench failed:", err)
+			os.Exit(1)
+		}
+		rows = append(rows, row)
 	}
+	printSummary(rows)
 }
 
-func run(ctx context.Context, o options) error {
+func run(ctx context.Context, o options) (summary, error) {
 	pods := o.groups * o.members
 	fmt.Printf("bring-up of %d pods (%d x %d) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
 		pods, o.groups, o.members, o.nodes, o.qps, o.burst)
 
 	sts, err := measure(ctx, o, "statefulset", statefulSets)
 	if err != nil {
-		return fmt.Errorf("StatefulSets: %w", err)
+		return summary{}, fmt.Errorf("StatefulSets: %w", err)
 	}
 	pp, err := measure(ctx, o, "peapod", podGroups)
 	if err != nil {
-		return fmt.Errorf("PodGroups: %w", err)
+		return summary{}, fmt.Errorf("PodGroups: %w", err)
 	}
 
 	fmt.Println()
@@ -90,7 +101,8 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("  peapod's requests by verb and resource: %s\n", strings.Join(pp.ownByKind, ", "))
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
 	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
-	return nil
+	fmt.Printf("%-34s %14s %10.0f MiB  (the manager and the bench's own watch of every Pod)\n", "process RSS at the end", "", pp.rssMiB)
+	return summary{o: o, sts: sts, peapod: pp}, nil
 }
 
 // result is one side of the comparison.
@@ -105,6 +117,7 @@ type result struct {
 	ownByKind           []string
 	idleWritesPerMinute float64
 	heapPerPodKB        float64
+	rssMiB              float64
 }
 
 // step is one timed part of a measurement.
@@ -151,7 +164,7 @@ func measure(ctx context.Context, o options, name string, w workload) (*result, 
 		return nil, err
 	}
 	r.createLoop = time.Since(start)
-	if err := ready.waitFor(ctx, o.groups*o.members, 10*time.Minute); err != nil {
+	if err := ready.waitFor(ctx, o.groups*o.members, waitLimit(o)); err != nil {
 		return nil, err
 	}
 	r.allReady = time.Since(start)

@@ -104,7 +104,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	afterReady := func(ctx context.Context) error {
 		// Every group's status catches up with its Ready members (the manager's client is throttled at the same
 		// QPS as the controller-manager's); only then is nothing changing.
-		if err := waitSettled(ctx, creator, o.groups, o.members); err != nil {
+		if err := waitSettled(ctx, creator, o); err != nil {
 			return err
 		}
 		r.settled = time.Since(started)
@@ -121,7 +121,9 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 				return err
 			}
 		}
-		if err := waitSettled(ctx, creator, o.groups+extra, o.members); err != nil {
+		more := o
+		more.groups += extra
+		if err := waitSettled(ctx, creator, more); err != nil {
 			return err
 		}
 		r.heapPerPodKB = float64(heapAfterGC()-heapBefore) / float64(extra*o.members) / 1024
@@ -138,15 +140,18 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 		case <-time.After(o.idle):
 		}
 		r.idleWritesPerMinute = float64(counter.write.Load()-writes) / o.idle.Minutes()
+		r.rssMiB = selfRSSMiB()
 		return nil
 	}
 	return create, afterReady, nil
 }
 
-// waitSettled waits until every group's status says all its members are available, for its current spec.
-func waitSettled(ctx context.Context, c client.Client, groups, members int) error {
+// waitSettled waits until every one of o.groups groups' status says all its members are available, for its
+// current spec.
+func waitSettled(ctx context.Context, c client.Client, o options) error {
+	groups, members := o.groups, o.members
 	settled := 0
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, waitLimit(o), true, func(ctx context.Context) (bool, error) {
 		var list peapodv1alpha1.PodGroupList
 		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
 			return false, err
