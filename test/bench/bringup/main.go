@@ -59,7 +59,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var rows []summary
+	rows := make([]summary, 0, len(settings))
 	for _, setting := range settings {
 		row, err := run(ctx, setting)
 		if err != nil {
