@@ -256,15 +256,20 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 	for _, d := range p.Delete {
 		if d.Reason == plan.ReasonNodeFailed {
 			node := d.Pod.Spec.NodeName
-			if _, read := confirmed[node]; !read {
-				confirmed[node] = w.r.confirmFailure(ctx, node, nodes[node], w.now)
+			// The cap is looked at before the re-read, so members waiting for a slot cost no request, and again
+			// when the slot is taken.
+			hasRoom := w.r.Failovers.HasRoom(memberKey(d.Pod), w.r.MaxConcurrentMigrations)
+			if hasRoom {
+				if _, read := confirmed[node]; !read {
+					confirmed[node] = w.r.confirmFailure(ctx, node, nodes[node], w.now)
+				}
+				if !confirmed[node] {
+					// A renewal the cache had not shown, or no view of the cluster: judge again from fresh evidence.
+					result.RequeueAfter = time.Second
+					continue
+				}
 			}
-			if !confirmed[node] {
-				// A renewal the cache had not shown, or no view of the cluster: judge again from fresh evidence.
-				result.RequeueAfter = time.Second
-				continue
-			}
-			if !w.failoverStarted(d.Pod, nodes[node]) {
+			if !hasRoom || !w.failoverStarted(d.Pod, nodes[node]) {
 				// The cluster-wide cap is reached: look again soon.
 				capped = append(capped, d.Pod.Name)
 				result.RequeueAfter = time.Second

@@ -97,6 +97,16 @@ func (f *Failovers) TryStart(member string, oldUID types.UID, since time.Time, f
 	return true
 }
 
+// HasRoom says whether TryStart could admit member now: it is in flight already, or fewer than limit (> 0) are.
+// A group checks it before the live re-read a failover needs, so that members waiting for a slot cost no request:
+// in a zone outage hundreds wait, and their re-reads would take the client's QPS from the failovers in flight.
+func (f *Failovers) HasRoom(member string, limit int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, pending := f.pending[member]
+	return pending || limit <= 0 || len(f.pending) < limit
+}
+
 // Ready observes the failover of member, if one is pending and uid is the replacement, as finished at now.
 func (f *Failovers) Ready(member string, uid types.UID, now time.Time) {
 	f.mu.Lock()

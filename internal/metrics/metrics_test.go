@@ -11,8 +11,11 @@ func TestFailoversCap(t *testing.T) {
 	if !f.TryStart("ns/a-0", "old-a", now, "None", 2, now) || !f.TryStart("ns/b-0", "old-b", now, "None", 2, now) {
 		t.Fatal("the first two replacements were refused under a cap of 2")
 	}
-	if f.TryStart("ns/c-0", "old-c", now, "None", 2, now) {
+	if f.HasRoom("ns/c-0", 2) || f.TryStart("ns/c-0", "old-c", now, "None", 2, now) {
 		t.Error("a third replacement went ahead under a cap of 2")
+	}
+	if !f.HasRoom("ns/a-0", 2) || !f.HasRoom("ns/c-0", 0) {
+		t.Error("no room for a replacement already admitted, or under no cap")
 	}
 	if !f.TryStart("ns/a-0", "old-a", now, "None", 2, now) {
 		t.Error("a replacement already admitted was refused when asked again")

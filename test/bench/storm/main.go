@@ -184,11 +184,6 @@ func storm(ctx context.Context, c *cluster.Cluster, m *managerProcess, t *member
 	if err := t.revive(ctx, c, victims); err != nil {
 		return nil, err
 	}
-	for _, node := range victims {
-		if err := c.WaitNodeReady(ctx, node, "True", 2*time.Minute); err != nil {
-			return nil, err
-		}
-	}
 	return r, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -115,12 +116,16 @@ func (t *memberTracker) kill(ctx context.Context, c *cluster.Cluster, nodes []st
 	return lost, nil
 }
 
-// revive brings the nodes back and forgets them dead.
+// revive brings the nodes back all at once, waits until each is Ready and untainted, and forgets them dead.
 func (t *memberTracker) revive(ctx context.Context, c *cluster.Cluster, nodes []string) error {
-	for _, node := range nodes {
-		if err := c.RecoverNode(ctx, node); err != nil {
-			return err
-		}
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		wg.Go(func() { errs[i] = c.RecoverNode(ctx, node) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
