@@ -301,6 +301,9 @@ func (r *reconcile) confirmFailure(name string, v nodehealth.Verdict) bool {
 	if v.Reason == nodehealth.ReasonNodeDeleted {
 		return true
 	}
+	if !v.Declared() && !v.Window.Equal(r.m.observer.Window()) {
+		return false
+	}
 	if r.w.liveReadsFail {
 		r.m.observer.Blind()
 		return false
