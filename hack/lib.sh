@@ -6,7 +6,8 @@ build_into_cache() {
   local module_dir="$1" ldflags="$2" tags="$3" out="$4"; shift 4
   local tmp
   tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
-  trap 'rm -rf "${tmp}"' RETURN
+  # Cleared once it fired: a RETURN trap set in a function outlives it, and would fire again on its caller's return.
+  trap 'rm -rf "${tmp:-}"; trap - RETURN' RETURN
   (cd "${module_dir}" && CGO_ENABLED=0 go build -trimpath -tags "${tags}" -ldflags "-s -w ${ldflags}" -o "${tmp}/${out}" "$@")
   mv -f "${tmp}"/* "${bin_dir}/"
 }
