@@ -19,34 +19,26 @@ mkdir -p "${bin_dir}"
 log() { printf '[controlplane] %s\n' "$*" >&2; }
 
 start=${SECONDS}
-
-build_kube() {
-  if have kube-apiserver kube-controller-manager kube-scheduler kubectl; then
-    log "kubernetes ${KUBERNETES_VERSION}: cached"
-    return
-  fi
-  log "kubernetes ${KUBERNETES_VERSION}: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (first time: ~7 min on 2 cores)"
+if have kube-apiserver kube-controller-manager kube-scheduler kubectl; then
+  log "kubernetes ${KUBERNETES_VERSION}: cached"
+else
+  log "kubernetes ${KUBERNETES_VERSION}: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (first time: ~6 min on 2 cores)"
   build_into_cache "${here}/tools/kube" "$(kube_ldflags)" "" "" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-}
+fi
 
-build_etcd() {
-  if have etcd; then
-    log "etcd ${ETCD_VERSION}: cached"
-    return
-  fi
+if have etcd; then
+  log "etcd ${ETCD_VERSION}: cached"
+else
   log "etcd ${ETCD_VERSION}: building (first time: ~1 min)"
   build_into_cache "${here}/tools/etcd" "" "" etcd go.etcd.io/etcd/server/v3
-}
+fi
 
-build_kwok() {
-  if have kwok && [[ -d "${bin_dir}/kwok-stages" ]]; then
-    log "kwok ${KWOK_VERSION}: cached"
-    return
-  fi
+if have kwok && [[ -d "${bin_dir}/kwok-stages" ]]; then
+  log "kwok ${KWOK_VERSION}: cached"
+else
   log "kwok ${KWOK_VERSION}: building (first time: ~1 min)"
-  local tmp src stage
   tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
   GOBIN="${tmp}" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
   # Standalone kwok has no built-in stages; the e2e cluster feeds it the ones shipped in its module.
@@ -60,14 +52,7 @@ build_kwok() {
   rm -rf "${bin_dir}/kwok-stages"
   mv -f "${tmp}/kwok-stages" "${tmp}/kwok" "${bin_dir}/"
   rm -rf "${tmp}"
-}
-
-# etcd and kwok build beside Kubernetes: on a fresh machine each spends minutes on the module proxy and on
-# single-threaded links, which the others' compiles fill.
-( build_etcd && build_kwok ) &
-small=$!
-build_kube
-wait "${small}"
+fi
 
 log "ready in $((SECONDS - start)) s: ${bin_dir}"
 echo "${bin_dir}"
