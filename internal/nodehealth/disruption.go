@@ -35,9 +35,6 @@ type Disruption struct {
 	// Stalled says the manager's own view is broken (no Lease changed anywhere for a renew interval, or a live
 	// read failed): failovers stop everywhere, whatever the counts.
 	Stalled bool
-	// Ended says this assessment found a cluster-wide pause over, and the observer began a new window for every
-	// node (Observer.FollowDisruption).
-	Ended bool
 	// Unhealthy and Total count the nodes cluster-wide.
 	Unhealthy, Total int
 	zones            map[string]zoneCount

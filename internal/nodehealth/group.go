@@ -88,7 +88,7 @@ func JudgeGroup(pods []*corev1.Pod, nodes Nodes, o *Observer, after time.Duratio
 // AssessNodes assesses the disruption of the whole cluster from its Nodes and the observer's evidence: a node
 // counts unhealthy on any failure signal, without waiting for `after`, and so does one the manager has not heard
 // from while blind. A blind observer stalls every failover. The observer follows the result: an assessment that
-// finds a cluster-wide pause over begins a new window for every node (FollowDisruption, Disruption.Ended).
+// finds a cluster-wide pause over begins a new window for every node (FollowDisruption).
 func AssessNodes(nodes []*corev1.Node, o *Observer, threshold float64, now time.Time) Disruption {
 	states := make([]NodeState, 0, len(nodes))
 	for _, n := range nodes {
@@ -98,7 +98,7 @@ func AssessNodes(nodes []*corev1.Node, o *Observer, threshold float64, now time.
 	}
 	d := Assess(states, threshold)
 	d.Stalled = o.IsBlind()
-	d.Ended = o.FollowDisruption(d.Cluster || d.Stalled, now)
+	o.FollowDisruption(d.Cluster || d.Stalled, now)
 	return d
 }
 

@@ -16,8 +16,8 @@ const defaultLeaseDuration = 40 * time.Second
 // Lease was last seen to change and since when it has been seen not Ready. The kubelet's timestamps are never
 // compared with the manager's clock (a node whose clock is behind would look silent), and time during which the
 // manager could not see the cluster does not count as silence: after the manager starts, after a gap in which no
-// Lease changed at all (its watch broke, or etcd stalled), after a live read failed, or after every node looked
-// unhealthy at once, every node gets a full window again before it can be judged silent. This is what the node
+// Lease changed at all (its watch broke, or etcd stalled), after a live read failed, or after a cluster-wide pause
+// (too many nodes unhealthy at once) ended, every node gets a full window again before it can be judged silent. This is what the node
 // lifecycle controller does with its probeTimestamp and its full-disruption reset.
 type Observer struct {
 	mu    sync.Mutex
@@ -135,19 +135,17 @@ func (o *Observer) sees(now time.Time) {
 }
 
 // FollowDisruption records whether an assessment paused failovers cluster-wide, and when a pause ends begins a
-// new window for every node at now (Restart), reporting that it did: the silence during the pause was likelier
-// the control plane's or the network's than the nodes', and nodes come back over seconds, not at once. Every
-// assessment calls it, a reconcile's as well as the lease monitor's, so whichever sees the end first restarts
-// the window before any verdict acts on the old one.
-func (o *Observer) FollowDisruption(pausedEverywhere bool, now time.Time) (ended bool) {
+// new window for every node at now: the silence during the pause was likelier the control plane's or the
+// network's than the nodes', and nodes come back over seconds, not at once. Every assessment calls it, a
+// reconcile's as well as the lease monitor's, so whichever sees the end first restarts the window before any
+// verdict acts on the old one.
+func (o *Observer) FollowDisruption(pausedEverywhere bool, now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	ended = o.paused && !pausedEverywhere
-	if ended {
+	if o.paused && !pausedEverywhere {
 		o.watchingSince = now
 	}
 	o.paused = pausedEverywhere
-	return ended
 }
 
 // Window is when the current unbroken view began: a verdict judged on the evidence of one window must not be
