@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 // podsPerNode is how densely each size is packed: 1,000 pods on 12 nodes, 10,000 on 125.
@@ -66,19 +66,8 @@ func printSummary(rows []summary) {
 	fmt.Println("goals: time ratio <= 0.6 at QPS 20 and <= 0.8 unthrottled; requests ratio <= 1.0; heap <= 4 KB per pod")
 }
 
-// selfRSSMiB is this process's resident memory now.
+// selfRSSMiB is this process's resident memory now; 0 if /proc cannot tell.
 func selfRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer func() { _ = f.Close() }()
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		if rest, found := strings.CutPrefix(scanner.Text(), "VmRSS:"); found {
-			kb, _ := strconv.ParseFloat(strings.Fields(rest)[0], 64)
-			return kb / 1024
-		}
-	}
-	return 0
+	kb, _ := utils.ResidentKB("self")
+	return float64(kb) / 1024
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -85,19 +84,8 @@ func (m *managerProcess) usage() (usage, error) {
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64) // field 14 of the whole line
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
-	status, err := os.Open(fmt.Sprintf("/proc/%d/status", m.Pid()))
-	if err != nil {
-		return usage{}, err
-	}
-	defer func() { _ = status.Close() }()
-	scanner := bufio.NewScanner(status)
-	for scanner.Scan() {
-		if rest, found := strings.CutPrefix(scanner.Text(), "VmRSS:"); found {
-			u.rssKB, _ = strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
-		}
-	}
-	return u, scanner.Err()
+	rss, err := utils.ResidentKB(strconv.Itoa(m.Pid()))
+	return usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks, rssKB: rss}, err
 }
 
 // usageSampler samples the manager's usage every second from start until stop: average and peak CPU (in cores)

@@ -22,7 +22,8 @@ func printReport(o options, s *stormResult, d *disruptionResult) {
 		s.reconciles, s.reconcileP50, s.reconcileP99)
 	fmt.Printf("  manager during the storm         CPU %.2f cores on average, %.2f at peak (1 s); RSS %.0f MiB at peak\n",
 		s.avgCores, s.peakCores, s.peakRSS)
-	fmt.Printf("  manager at rest before it        CPU %.3f cores; RSS %.0f MiB\n", s.idleCores, s.idleRSSMiB)
+	fmt.Printf("  manager in its first 30 s        CPU %.3f cores; RSS %.0f MiB (every group reconciled once after a start)\n",
+		s.idleCores, s.idleRSSMiB)
 	if d == nil {
 		return
 	}
