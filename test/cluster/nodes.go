@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -89,9 +90,33 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, name string, want corev1.Co
 		return last == want, nil
 	})
 	if err != nil {
-		return fmt.Errorf("node %s Ready=%q, want %q: %w", name, last, want, err)
+		return fmt.Errorf("node %s Ready=%q, want %q (%s): %w", name, last, want, c.heartbeats(name), err)
 	}
 	return nil
+}
+
+// heartbeats says what the controller-manager judges a node's health by, for a wait that timed out: whether kwok
+// still manages it, when its Lease and its Ready condition were last renewed, and which components restarted.
+func (c *Cluster) heartbeats(name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := time.Now()
+	var facts []string
+	if node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil {
+		facts = append(facts, fmt.Sprintf("%s=%q", ManagedNodeLabel, node.Labels[ManagedNodeLabel]))
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				facts = append(facts, fmt.Sprintf("Ready heartbeat %s ago", now.Sub(cond.LastHeartbeatTime.Time).Round(time.Second)))
+			}
+		}
+	}
+	if lease, err := c.NodeLease(ctx, name); err == nil && lease.Spec.RenewTime != nil {
+		facts = append(facts, fmt.Sprintf("Lease renewed %s ago", now.Sub(lease.Spec.RenewTime.Time).Round(time.Second)))
+	}
+	for _, r := range c.Restarts() {
+		facts = append(facts, fmt.Sprintf("%s restarted %s ago", r.Component, now.Sub(r.At).Round(time.Second)))
+	}
+	return strings.Join(facts, ", ")
 }
 
 // NodeLease returns the node's Lease in kube-node-lease, the heartbeat kwok renews.

@@ -30,6 +30,8 @@ type options struct {
 	idle                   time.Duration
 	heapProfile            string
 	profileDir             string
+	// peapodOnly skips the StatefulSet side: a scale run of peapod alone.
+	peapodOnly bool
 }
 
 func main() {
@@ -45,6 +47,7 @@ func main() {
 	flags.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
 	flags.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the bring-up here: the apiserver's on each side, "+
 		"and this process's (peapod's manager, and the bench's watch) on peapod's")
+	flags.BoolVar(&o.peapodOnly, "peapod-only", false, "measure peapod alone, without the StatefulSet side (a scale run)")
 	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte
@@ -76,9 +79,12 @@ func run(ctx context.Context, o options) (summary, error) {
 	fmt.Printf("bring-up of %d pods (%d x %d) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
 		pods, o.groups, o.members, o.nodes, o.qps, o.burst)
 
-	sts, err := measure(ctx, o, "statefulset", statefulSets)
-	if err != nil {
-		return summary{}, fmt.Errorf("StatefulSets: %w", err)
+	sts := &result{}
+	if !o.peapodOnly {
+		var err error
+		if sts, err = measure(ctx, o, "statefulset", statefulSets); err != nil {
+			return summary{}, fmt.Errorf("StatefulSets: %w", err)
+		}
 	}
 	pp, err := measure(ctx, o, "peapod", podGroups)
 	if err != nil {
@@ -88,6 +94,10 @@ func run(ctx context.Context, o options) (summary, error) {
 	fmt.Println()
 	fmt.Printf("%-34s %14s %14s %8s\n", "", "StatefulSet", "peapod", "ratio")
 	row := func(name string, s, p float64, unit string) {
+		if o.peapodOnly {
+			fmt.Printf("%-34s %14s %12.1f%-2s\n", name, "-", p, unit)
+			return
+		}
 		fmt.Printf("%-34s %12.1f%-2s %12.1f%-2s %8.2f\n", name, s, unit, p, unit, p/s)
 	}
 	row("bench's creates of the objects", sts.createLoop.Seconds(), pp.createLoop.Seconds(), "s")
@@ -97,6 +107,8 @@ func run(ctx context.Context, o options) (summary, error) {
 	row("apiserver requests per pod (all)", float64(sts.requests)/float64(pods), float64(pp.requests)/float64(pods), "")
 	row("apiserver writes per pod (all)", float64(sts.writes)/float64(pods), float64(pp.writes)/float64(pods), "")
 	fmt.Printf("%-34s %14s %12.1fs\n", "all groups' status caught up", "", pp.settled.Seconds())
+	fmt.Printf("%-34s %14s %12.0f, p99 <= %gs (controller-runtime's histogram buckets)\n", "podgroup reconciles to settled", "",
+		pp.reconciles, pp.reconcileP99)
 	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
 	fmt.Printf("  peapod's requests by verb and resource: %s\n", strings.Join(pp.ownByKind, ", "))
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
@@ -112,6 +124,8 @@ type result struct {
 	createLoop          time.Duration
 	allBound            time.Duration
 	settled             time.Duration
+	reconciles          float64
+	reconcileP99        float64
 	requests, writes    float64
 	ownRequests         float64
 	ownByKind           []string

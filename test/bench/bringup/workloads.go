@@ -14,12 +14,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	peapodscheme "github.com/peapod-io/peapod/internal/scheme"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
 	"github.com/peapod-io/peapod/test/inprocess"
+	"github.com/peapod-io/peapod/test/utils"
 )
 
 const benchNamespace = "bench"
@@ -91,8 +93,10 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	}
 
 	var started time.Time
+	var reconcilesBefore utils.Histogram
 	create := func(ctx context.Context) error {
 		started = time.Now()
+		reconcilesBefore = podGroupReconcileTimes()
 		for i := range o.groups {
 			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
 			if err := creator.Create(ctx, g); err != nil {
@@ -108,6 +112,8 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 			return err
 		}
 		r.settled = time.Since(started)
+		reconciles := podGroupReconcileTimes().Since(reconcilesBefore)
+		r.reconciles, r.reconcileP99 = reconciles.Count, reconciles.Quantile(0.99)
 		r.ownRequests = float64(counter.requests.Load())
 		r.ownByKind = counter.breakdown()
 
@@ -168,6 +174,18 @@ func waitSettled(ctx context.Context, c client.Client, o options) error {
 		return fmt.Errorf("only %d of %d groups settled: %w", settled, groups, err)
 	}
 	return nil
+}
+
+// podGroupReconcileTimes is controller-runtime's reconcile-time histogram of the in-process manager's podgroup
+// controller so far.
+func podGroupReconcileTimes() utils.Histogram {
+	families, _ := metrics.Registry.Gather()
+	for _, f := range families {
+		if f.GetName() == "controller_runtime_reconcile_time_seconds" {
+			return utils.HistogramOf(f, "controller", "podgroup")
+		}
+	}
+	return utils.Histogram{}
 }
 
 func writeHeapProfile(path string) error {

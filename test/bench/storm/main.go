@@ -178,8 +178,8 @@ func storm(ctx context.Context, c *cluster.Cluster, m *managerProcess, t *member
 	if err != nil {
 		return nil, err
 	}
-	during := after.since(before)
-	r.reconciles, r.reconcileP50, r.reconcileP99 = during.count, during.quantile(0.5), during.quantile(0.99)
+	during := after.Since(before)
+	r.reconciles, r.reconcileP50, r.reconcileP99 = during.Count, during.Quantile(0.5), during.Quantile(0.99)
 	logf("all %d replaced, the last %s after the kill; reviving the nodes", lost, times[len(times)-1].Round(100*time.Millisecond))
 	if err := t.revive(ctx, c, victims); err != nil {
 		return nil, err

@@ -143,24 +143,17 @@ func (s *usageSampler) finish() (avgCores, peakCores, peakRSSMiB float64) {
 	return (s.last.cpu - s.first.cpu).Seconds() / elapsed, s.peakCores, float64(s.peakRSSKB) / 1024
 }
 
-// histogram is a Prometheus histogram's cumulative buckets, by upper bound, and its count.
-type histogram struct {
-	bounds []float64
-	counts []float64
-	count  float64
-}
-
 // reconcileTimes reads controller-runtime's reconcile-time histogram of the podgroup controller.
-func (m *managerProcess) reconcileTimes(ctx context.Context) (histogram, error) {
+func (m *managerProcess) reconcileTimes(ctx context.Context) (utils.Histogram, error) {
 	return m.histogram(ctx, "controller_runtime_reconcile_time_seconds", `controller="podgroup"`)
 }
 
-func (m *managerProcess) histogram(ctx context.Context, name, label string) (histogram, error) {
+func (m *managerProcess) histogram(ctx context.Context, name, label string) (utils.Histogram, error) {
 	text, err := get(ctx, m.metrics)
 	if err != nil {
-		return histogram{}, err
+		return utils.Histogram{}, err
 	}
-	var h histogram
+	var h utils.Histogram
 	for line := range strings.Lines(text) {
 		if !strings.HasPrefix(line, name+"_bucket{") || !strings.Contains(line, label) {
 			continue
@@ -170,35 +163,13 @@ func (m *managerProcess) histogram(ctx context.Context, name, label string) (his
 		fields := strings.Fields(line)
 		count, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
 		bound, _ := strconv.ParseFloat(le, 64) // +Inf parses as infinity
-		h.bounds, h.counts = append(h.bounds, bound), append(h.counts, count)
-		h.count = count
+		h.Bounds, h.Counts = append(h.Bounds, bound), append(h.Counts, count)
+		h.Count = count
 	}
-	if len(h.bounds) == 0 {
-		return histogram{}, fmt.Errorf("no %s{%s} in the manager's metrics", name, label)
+	if len(h.Bounds) == 0 {
+		return utils.Histogram{}, fmt.Errorf("no %s{%s} in the manager's metrics", name, label)
 	}
 	return h, nil
-}
-
-// since is the histogram of what was observed after earlier.
-func (h histogram) since(earlier histogram) histogram {
-	out := histogram{bounds: h.bounds, counts: make([]float64, len(h.counts)), count: h.count - earlier.count}
-	for i := range h.counts {
-		out.counts[i] = h.counts[i]
-		if i < len(earlier.counts) {
-			out.counts[i] -= earlier.counts[i]
-		}
-	}
-	return out
-}
-
-// quantile is the upper bound of the bucket the q-quantile falls in: an upper estimate, as a histogram allows.
-func (h histogram) quantile(q float64) float64 {
-	for i, c := range h.counts {
-		if c >= q*h.count {
-			return h.bounds[i]
-		}
-	}
-	return h.bounds[len(h.bounds)-1]
 }
 
 // series reads the value of one series, named as the metrics text prints it (`name{label="value"}`); 0 when absent.
