@@ -57,9 +57,15 @@ func printSummary(rows []summary) {
 		"req STS", "req pp", "ratio", "wr STS", "wr pp", "heap/pod", "RSS")
 	for _, r := range rows {
 		pods := float64(r.o.groups * r.o.members)
+		setting := fmt.Sprintf("%d (%dx%d) QPS %g", r.o.groups*r.o.members, r.o.groups, r.o.members, r.o.qps)
+		if r.o.peapodOnly {
+			fmt.Printf("%-22s %9s %8.1fs %6s %7s %7.1f %6s %7s %7.1f %6.2fKB %5.0fMiB\n", setting, "-",
+				r.peapod.allReady.Seconds(), "-", "-", r.peapod.requests/pods, "-", "-", r.peapod.writes/pods,
+				r.peapod.heapPerPodKB, r.peapod.rssMiB)
+			continue
+		}
 		fmt.Printf("%-22s %8.1fs %8.1fs %6.2f %7.1f %7.1f %6.2f %7.1f %7.1f %6.2fKB %5.0fMiB\n",
-			fmt.Sprintf("%d (%dx%d) QPS %g", r.o.groups*r.o.members, r.o.groups, r.o.members, r.o.qps),
-			r.sts.allReady.Seconds(), r.peapod.allReady.Seconds(), r.peapod.allReady.Seconds()/r.sts.allReady.Seconds(),
+			setting, r.sts.allReady.Seconds(), r.peapod.allReady.Seconds(), r.peapod.allReady.Seconds()/r.sts.allReady.Seconds(),
 			r.sts.requests/pods, r.peapod.requests/pods, r.peapod.requests/r.sts.requests,
 			r.sts.writes/pods, r.peapod.writes/pods, r.peapod.heapPerPodKB, r.peapod.rssMiB)
 	}
