@@ -78,6 +78,7 @@ func (c *Cluster) RecoverNode(ctx context.Context, name string) error {
 // WaitNodeReady waits until the node's Ready condition has the given status, failing early if a component died.
 func (c *Cluster) WaitNodeReady(ctx context.Context, name string, want corev1.ConditionStatus, timeout time.Duration) error {
 	var last corev1.ConditionStatus
+	var seen *corev1.Node
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		if err := c.Failed(); err != nil {
 			return false, err
@@ -86,23 +87,24 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, name string, want corev1.Co
 		if err != nil {
 			return false, nil // transient: retried until the timeout
 		}
-		last = ReadyStatus(node)
+		seen, last = node, ReadyStatus(node)
 		return last == want, nil
 	})
 	if err != nil {
-		return fmt.Errorf("node %s Ready=%q, want %q (%s): %w", name, last, want, c.heartbeats(name), err)
+		return fmt.Errorf("node %s Ready=%q, want %q (%s): %w", name, last, want, c.heartbeats(seen, name), err)
 	}
 	return nil
 }
 
 // heartbeats says what the controller-manager judges a node's health by, for a wait that timed out: whether kwok
-// still manages it, when its Lease and its Ready condition were last renewed, and which components restarted.
-func (c *Cluster) heartbeats(name string) string {
+// still manages it, when its Lease and its Ready condition (of node, the wait's last read; nil if none) were last
+// renewed, and which components restarted.
+func (c *Cluster) heartbeats(node *corev1.Node, name string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	now := time.Now()
 	var facts []string
-	if node, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{}); err == nil {
+	if node != nil {
 		facts = append(facts, fmt.Sprintf("%s=%q", ManagedNodeLabel, node.Labels[ManagedNodeLabel]))
 		for _, cond := range node.Status.Conditions {
 			if cond.Type == corev1.NodeReady {
