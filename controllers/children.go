@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,10 +13,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
 	"github.com/peapod-io/peapod/internal/desired"
@@ -30,11 +34,11 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	g := w.group
 	owner := desired.OwnerReference(g)
 	var errs []error
-	if err := apply(ctx, w, &corev1.Service{}, desired.HeadlessService(g, owner)); err != nil {
+	if _, err := apply(ctx, w, &corev1.Service{}, desired.HeadlessService(g, owner)); err != nil {
 		errs = append(errs, fmt.Errorf("applying the headless Service: %w", err))
 	}
 	if svc := desired.ClusterIPService(g, owner); svc != nil {
-		if err := apply(ctx, w, &corev1.Service{}, svc); err != nil {
+		if _, err := apply(ctx, w, &corev1.Service{}, svc); err != nil {
 			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
 		}
 	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
@@ -47,7 +51,7 @@ func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 		// The group's migrations are not known this time: a budget without them would let a drain evict a
 		// Ready member while another moves.
 	} else if pdb != nil {
-		if err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, pdb); err != nil {
+		if _, err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, pdb); err != nil {
 			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
 		}
 	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
@@ -74,7 +78,10 @@ func (w *reconcileWork) applyPeers(ctx context.Context, owner *metav1ac.OwnerRef
 		}
 	}
 	for chunk := range chunks {
-		if err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner, chunk)); err != nil {
+		if w.written["ConfigMap/"+desired.PeersChunkName(g.Name, chunk)] {
+			continue
+		}
+		if _, err := apply(ctx, w, &corev1.ConfigMap{}, desired.PeersConfigMap(g, owner, chunk)); err != nil {
 			return fmt.Errorf("applying the peer ConfigMap %s: %w", desired.PeersChunkName(g.Name, chunk), err)
 		}
 	}
@@ -111,26 +118,38 @@ func (w *reconcileWork) removePeersChunk(ctx context.Context, name string) error
 }
 
 // peersMountable says new members may mount the peer ConfigMaps by their names: each is the group's, an orphan of
-// it the group adopts, or not there (applied in this reconcile, or a chunk past the members, which the volume
-// marks optional). A ConfigMap of such a name someone else controls would be mounted into the members by the
-// kubelet, which mounts by name: the group's containers would read an object its author may not be allowed to
-// read. No member is created then; the group says why.
+// it the group adopts, or not there (a chunk past the members, which the volume marks optional). A ConfigMap of
+// such a name someone else controls would be mounted into the members by the kubelet, which mounts by name: the
+// group's containers would read an object its author may not be allowed to read. No member is created then; the
+// group says why. A chunk the group writes and the cache does not have is created here, before the members that
+// mount it: the API server, not a read that may be stale, says whether the name is someone else's.
 func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
+	g := w.group
+	chunks := desired.PeersChunks(desired.Replicas(g))
 	for chunk := range desired.MaxPeersChunks {
-		key := types.NamespacedName{Namespace: w.group.Namespace, Name: desired.PeersChunkName(w.group.Name, chunk)}
+		key := types.NamespacedName{Namespace: g.Namespace, Name: desired.PeersChunkName(g.Name, chunk)}
 		var cm corev1.ConfigMap
 		err := w.r.Get(ctx, key, &cm)
-		if apierrors.IsNotFound(err) {
-			// The cache holds only objects with the group label: someone else's is looked up past it.
-			err = w.r.APIReader.Get(ctx, key, &cm)
-		}
+		claim := desired.Controlled
 		switch {
+		case apierrors.IsNotFound(err) && chunk < chunks:
+			if claim, err = apply(ctx, w, &cm, desired.PeersConfigMap(g, desired.OwnerReference(g), chunk)); err != nil {
+				return false, fmt.Errorf("applying the peer ConfigMap %s: %w", key.Name, err)
+			}
+			w.markWritten("ConfigMap", key.Name)
 		case apierrors.IsNotFound(err):
-			w.markAbsent("ConfigMap", key.Name)
-			continue
-		case err != nil:
-			return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
-		case desired.ClaimOf(&cm, w.group) != desired.Foreign:
+			// The cache holds only objects with the group label: someone else's is looked up past it.
+			if err = w.r.APIReader.Get(ctx, key, &cm); apierrors.IsNotFound(err) {
+				continue
+			}
+			fallthrough
+		default:
+			if err != nil {
+				return false, fmt.Errorf("reading the peer ConfigMap %s: %w", key.Name, err)
+			}
+			claim = desired.ClaimOf(&cm, g)
+		}
+		if claim != desired.Foreign {
 			continue
 		}
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
@@ -140,12 +159,12 @@ func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// markAbsent remembers that a read past the cache found no child of that kind and name in this reconcile.
-func (w *reconcileWork) markAbsent(kind, name string) {
-	if w.absent == nil {
-		w.absent = map[string]bool{}
+// markWritten remembers that this reconcile wrote a child of that kind and name.
+func (w *reconcileWork) markWritten(kind, name string) {
+	if w.written == nil {
+		w.written = map[string]bool{}
 	}
-	w.absent[kind+"/"+name] = true
+	w.written[kind+"/"+name] = true
 }
 
 // childApply is the apply configuration of a child: a Service, a PodDisruptionBudget or a ConfigMap.
@@ -161,52 +180,110 @@ type childApply[T any] interface {
 // selector): a re-apply replaces them whole, so they are compared whole.
 var atomicFields = []string{"spec.selector"}
 
-// apply server-side applies a child, with ForceOwnership, only over an object the group controls or adopts:
-//   - an object the cache does not have (it holds only objects with the group label) is looked up past the cache,
-//     so an object of that name someone else made is never created over;
+// apply writes a child, only over an object the group controls or adopts, and says whose the object of that name
+// is (desired.Claim):
+//   - an object the cache does not have (it holds only objects with the group label) is created: the API server
+//     refuses the create if an object of that name exists, whoever made it, so one someone else made is never
+//     written over, however recent; that one is then read past the cache and judged as below;
 //   - an object of someone else's (desired.ClaimOf) is left as it is: a NameConflict problem names it and who
 //     controls it;
 //   - an orphan with the group's label, as an orphaning delete of the group leaves it, is adopted once the group
 //     is confirmed live (canAdopt), and only as it was judged (its resourceVersion is the apply's precondition);
-//   - the group's own child is written only when what peapod applies is no longer there: the annotation holds
-//     the hash of the last apply (a spec change, or a field peapod stopped setting) and desired.Holds compares the
-//     applied fields (a hand edit). An unchanged group, or a child whose status alone changed, costs no write.
-func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing client.Object, ac T) error {
+//   - the group's own child is server-side applied, with ForceOwnership, only when what peapod applies is no
+//     longer there: the annotation holds the hash of the last write (a spec change, or a field peapod stopped
+//     setting) and desired.Holds compares the applied fields (a hand edit). An unchanged group, or a child whose
+//     status alone changed, costs no write.
+func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing client.Object, ac T) (desired.Claim, error) {
 	kind, key := *ac.GetKind(), types.NamespacedName{Namespace: w.group.Namespace, Name: *ac.GetName()}
 	hash := desired.Hash(ac)
 	err := w.r.Get(ctx, key, existing)
 	if apierrors.IsNotFound(err) {
-		if w.absent[kind+"/"+key.Name] {
-			return writeChild(ctx, w, ac, hash)
+		created, createErr := createChild(ctx, w, existing, ac, hash)
+		if created || createErr != nil {
+			return desired.Controlled, createErr
 		}
-		err = w.r.APIReader.Get(ctx, key, existing)
-		if apierrors.IsNotFound(err) {
-			return writeChild(ctx, w, ac, hash)
+		if err = w.r.APIReader.Get(ctx, key, existing); apierrors.IsNotFound(err) {
+			return desired.Controlled, fmt.Errorf("%s %s was deleted while it was being created: %w", kind, key.Name, err)
 		}
 	}
 	if err != nil {
-		return err
+		return desired.Controlled, err
 	}
-	switch desired.ClaimOf(existing, w.group) {
+	switch claim := desired.ClaimOf(existing, w.group); claim {
 	case desired.Foreign:
 		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
-		return nil
+		return claim, nil
 	case desired.Orphan:
 		if err := w.r.canAdopt(ctx, w.group); err != nil {
-			return fmt.Errorf("adopting %s %s: %w", kind, key.Name, err)
+			return claim, fmt.Errorf("adopting %s %s: %w", kind, key.Name, err)
 		}
 		// Written only over the object judged an orphan: a controller set meanwhile makes the apply a conflict.
-		ac.WithResourceVersion(existing.GetResourceVersion())
+		resourceVersion, err := w.ownCreatedFields(ctx, existing, true)
+		if err != nil {
+			return claim, fmt.Errorf("adopting %s %s: %w", kind, key.Name, err)
+		}
+		ac.WithResourceVersion(resourceVersion)
 		if err := writeChild(ctx, w, ac, hash); err != nil {
-			return err
+			return claim, err
 		}
 		w.r.Recorder.Eventf(w.group, existing, corev1.EventTypeNormal, "Adopted", "Adopt", "Adopted orphaned %s %s", kind, key.Name)
-		return nil
+		return claim, nil
 	}
 	if existing.GetAnnotations()[peapodv1alpha1.AppliedHashAnnotation] == hash && desired.Holds(existing, ac, atomicFields...) {
-		return nil
+		return desired.Controlled, nil
 	}
-	return writeChild(ctx, w, ac, hash)
+	if _, err := w.ownCreatedFields(ctx, existing, false); err != nil {
+		return desired.Controlled, err
+	}
+	return desired.Controlled, writeChild(ctx, w, ac, hash)
+}
+
+// createChild creates a child from its apply configuration, with peapod as the field manager. False when an
+// object of that name exists.
+func createChild[T childApply[T]](ctx context.Context, w *reconcileWork, empty client.Object, ac T, hash string) (bool, error) {
+	ac.WithAnnotations(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
+	data, err := json.Marshal(ac)
+	if err != nil {
+		return false, err
+	}
+	// A copy: the object read past the cache after a refusal must not be decoded over the desired one.
+	obj := empty.DeepCopyObject().(client.Object)
+	if err := json.Unmarshal(data, obj); err != nil {
+		return false, err
+	}
+	err = w.r.Create(ctx, obj, client.FieldOwner(peapodv1alpha1.FieldOwner))
+	if apierrors.IsAlreadyExists(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ownCreatedFields hands the fields of a child peapod created (an Update entry of its field manager) to peapod's
+// Apply entry, before the child is applied again: otherwise a field the apply no longer sets (a port the group
+// dropped) stays, owned by the create, and the child keeps what the group no longer declares. Read past the
+// cache, which strips managedFields, and patched only as read (the patch replaces the resourceVersion it read);
+// asRead also refuses a child changed since the caller judged it. It returns the child's resourceVersion now.
+func (w *reconcileWork) ownCreatedFields(ctx context.Context, judged client.Object, asRead bool) (string, error) {
+	gvk, err := apiutil.GVKForObject(judged, w.r.Scheme())
+	if err != nil {
+		return "", err
+	}
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(gvk)
+	if err := w.r.APIReader.Get(ctx, client.ObjectKeyFromObject(judged), live); err != nil {
+		return "", err
+	}
+	if live.UID != judged.GetUID() || (asRead && live.ResourceVersion != judged.GetResourceVersion()) {
+		return "", fmt.Errorf("%s %s changed since it was read; judged again in the next reconcile", gvk.Kind, live.Name)
+	}
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(live, sets.New(peapodv1alpha1.FieldOwner), peapodv1alpha1.FieldOwner)
+	if err != nil || patch == nil {
+		return live.ResourceVersion, err
+	}
+	if err := w.r.Patch(ctx, live, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return "", err
+	}
+	return live.ResourceVersion, nil
 }
 
 func writeChild[T childApply[T]](ctx context.Context, w *reconcileWork, ac T, hash string) error {

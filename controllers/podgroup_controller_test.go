@@ -105,6 +105,32 @@ var _ = Describe("PodGroup reconciler", func() {
 		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
 	})
 
+	It("drops from a child it created what the group no longer declares", func(ctx context.Context) {
+		// Children are created with a plain create (one request, refused if the name is taken); their fields must
+		// then be the apply's, or a port the group drops would stay, owned by the create.
+		group := pt.MakePodGroup("web", ns).Replicas(1).ServicePort("http", 80).ServicePort("metrics", 9090).Obj()
+		Expect(k8sClient.Create(ctx, group)).To(Succeed())
+		front := &corev1.Service{}
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, front)).To(Succeed())
+			g.Expect(front.Spec.Ports).To(HaveLen(2))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			live := getGroup(ctx, g, "web")
+			live.Spec.Service.Ports = live.Spec.Service.Ports[:1]
+			g.Expect(k8sClient.Update(ctx, live)).To(Succeed())
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, front)).To(Succeed())
+			g.Expect(front.Spec.Ports).To(ConsistOf(HaveField("Name", "http")))
+			g.Expect(front.ManagedFields).To(ContainElement(SatisfyAll(HaveField("Manager", peapodv1alpha1.FieldOwner),
+				HaveField("Operation", metav1.ManagedFieldsOperationApply))))
+			g.Expect(front.ManagedFields).NotTo(ContainElement(SatisfyAll(HaveField("Manager", peapodv1alpha1.FieldOwner),
+				HaveField("Operation", metav1.ManagedFieldsOperationUpdate), HaveField("Subresource", ""))))
+		}).WithContext(ctx).WithTimeout(eventually).Should(Succeed())
+	})
+
 	It("scales through the scale subresource, highest ordinals first, and keeps the peer list current", func(ctx context.Context) {
 		group := pt.MakePodGroup("web", ns).Replicas(2).Obj()
 		Expect(k8sClient.Create(ctx, group)).To(Succeed())

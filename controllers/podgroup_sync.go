@@ -67,8 +67,9 @@ type reconcileWork struct {
 	allPods []*corev1.Pod
 	// lastMigration records a member move made in this reconcile, for the status.
 	lastMigration *peapodv1alpha1.MigrationRecord
-	// absent are the children ("Kind/name") a read past the cache found missing in this reconcile: not read twice.
-	absent map[string]bool
+	// written are the children ("Kind/name") this reconcile wrote already (a peer ConfigMap created before the
+	// members that mount it): not written twice.
+	written map[string]bool
 }
 
 // sync runs the phases in order. Each phase's error is kept, and later phases still run where they can, so one
