@@ -32,6 +32,9 @@ type options struct {
 	profileDir             string
 	// peapodOnly skips the StatefulSet side: a scale run of peapod alone.
 	peapodOnly bool
+	// statefulSetChildren gives each StatefulSet what its user creates by hand for what a group gets: the
+	// headless Service its serviceName names (per-member DNS) and a budget (drains that keep members up).
+	statefulSetChildren bool
 }
 
 func main() {
@@ -48,6 +51,8 @@ func main() {
 	flags.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the bring-up here: the apiserver's on each side, "+
 		"and this process's (peapod's manager, and the bench's watch) on peapod's")
 	flags.BoolVar(&o.peapodOnly, "peapod-only", false, "measure peapod alone, without the StatefulSet side (a scale run)")
+	flags.BoolVar(&o.statefulSetChildren, "statefulset-children", true, "give each StatefulSet, before the clock starts, "+
+		"the headless Service and the PodDisruptionBudget a group comes with (false: the StatefulSets alone)")
 	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte

@@ -10,7 +10,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,10 +39,14 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 	if err := createNamespace(ctx, c); err != nil {
 		return nil, nil, err
 	}
+	if o.statefulSetChildren {
+		if err := statefulSetChildren(ctx, c, o); err != nil {
+			return nil, nil, err
+		}
+	}
 	create := func(ctx context.Context) error {
 		for i := range o.groups {
-			name := fmt.Sprintf("sts-%d", i)
-			labels := map[string]string{"app": name}
+			name, labels := statefulSetName(i)
 			sts := &appsv1.StatefulSet{
 				ObjectMeta: metav1.ObjectMeta{Name: name},
 				Spec: appsv1.StatefulSetSpec{
@@ -61,6 +67,42 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 		return nil
 	}
 	return create, nil, nil
+}
+
+func statefulSetName(i int) (string, map[string]string) {
+	name := fmt.Sprintf("sts-%d", i)
+	return name, map[string]string{"app": name}
+}
+
+// statefulSetChildren creates, for each StatefulSet, the headless Service its serviceName names and a budget that
+// wants every replica, as a group's are, and waits until the controller-manager made each Service's EndpointSlice:
+// what the controllers do for them as the Pods come is counted, their creation is not.
+func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options) error {
+	for i := range o.groups {
+		name, labels := statefulSetName(i)
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: labels, PublishNotReadyAddresses: true},
+		}
+		if _, err := c.Clientset.CoreV1().Services(benchNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		pdb := &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: policyv1.PodDisruptionBudgetSpec{
+				MinAvailable:               ptr.To(intstr.FromInt(o.members)),
+				Selector:                   &metav1.LabelSelector{MatchLabels: labels},
+				UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
+			},
+		}
+		if _, err := c.Clientset.PolicyV1().PodDisruptionBudgets(benchNamespace).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		slices, err := c.Clientset.DiscoveryV1().EndpointSlices(benchNamespace).List(ctx, metav1.ListOptions{})
+		return err == nil && len(slices.Items) >= o.groups, nil
+	})
 }
 
 // podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
