@@ -32,8 +32,8 @@ type options struct {
 	profileDir             string
 	// peapodOnly skips the StatefulSet side: a scale run of peapod alone.
 	peapodOnly bool
-	// statefulSetChildren gives each StatefulSet what its user creates by hand for what a group gets: the
-	// headless Service its serviceName names (per-member DNS) and a budget (drains that keep members up).
+	// statefulSetChildren creates with each StatefulSet what its user writes by hand for what a group comes
+	// with: the headless Service its serviceName names (per-member DNS) and a budget (drains that keep members up).
 	statefulSetChildren bool
 }
 
@@ -51,7 +51,7 @@ func main() {
 	flags.StringVar(&o.profileDir, "profile-dir", "", "write CPU profiles of the bring-up here: the apiserver's on each side, "+
 		"and this process's (peapod's manager, and the bench's watch) on peapod's")
 	flags.BoolVar(&o.peapodOnly, "peapod-only", false, "measure peapod alone, without the StatefulSet side (a scale run)")
-	flags.BoolVar(&o.statefulSetChildren, "statefulset-children", true, "give each StatefulSet, before the clock starts, "+
+	flags.BoolVar(&o.statefulSetChildren, "statefulset-children", true, "create with each StatefulSet "+
 		"the headless Service and the PodDisruptionBudget a group comes with (false: the StatefulSets alone)")
 	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
@@ -116,6 +116,10 @@ func run(ctx context.Context, o options) (summary, error) {
 		pp.reconciles, pp.reconcileP99)
 	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
 	fmt.Printf("  peapod's requests by verb and resource: %s\n", strings.Join(pp.ownByKind, ", "))
+	if !o.peapodOnly {
+		fmt.Printf("  the apiserver's, StatefulSet side: %s\n", strings.Join(sts.apiserverByKind, ", "))
+	}
+	fmt.Printf("  the apiserver's, peapod side: %s\n", strings.Join(pp.apiserverByKind, ", "))
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
 	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
 	fmt.Printf("%-34s %14s %10.0f MiB  (the manager and the bench's own watch of every Pod)\n", "process RSS at the end", "", pp.rssMiB)
@@ -134,6 +138,7 @@ type result struct {
 	requests, writes    float64
 	ownRequests         float64
 	ownByKind           []string
+	apiserverByKind     []string
 	idleWritesPerMinute float64
 	heapPerPodKB        float64
 	rssMiB              float64
@@ -197,6 +202,7 @@ func measure(ctx context.Context, o options, name string, w workload) (*result, 
 		return nil, err
 	}
 	r.requests, r.writes = after.total-before.total, after.writes-before.writes
+	r.apiserverByKind = after.since(before)
 	if afterReady != nil {
 		if err := afterReady(ctx); err != nil {
 			return nil, err

@@ -36,42 +36,88 @@ type readyCounter struct {
 	seenAt, boundAt time.Time
 }
 
+// watchReady starts following every Pod: a list, then a watch from it, and again whenever the apiserver ends the
+// watch (it drops a watcher that falls behind, as a bench on a busy machine can), so no transition is missed.
 func watchReady(ctx context.Context, c *cluster.Cluster) (*readyCounter, error) {
-	w, err := c.Clientset.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{})
+	rc := &readyCounter{pods: map[string]podSeen{}}
+	w, err := rc.relist(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	rc := &readyCounter{pods: map[string]podSeen{}}
 	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				continue
-			}
-			key := pod.Namespace + "/" + pod.Name
-			now := ev.Type != watch.Deleted && plan.Ready(pod)
-			rc.mu.Lock()
-			seen, known := rc.pods[key]
-			if !known {
-				rc.seenAt = time.Now()
-			}
-			if pod.Spec.NodeName != "" && !seen.bound {
-				seen.bound, rc.boundAt = true, time.Now()
-			}
-			was := seen.ready
-			seen.ready = now
-			rc.pods[key] = seen
-			rc.mu.Unlock()
-			switch {
-			case now && !was:
-				rc.count.Add(1)
-			case was && !now:
-				rc.count.Add(-1)
+		for {
+			rc.follow(w)
+			for w, err = rc.relist(ctx, c); err != nil; w, err = rc.relist(ctx, c) {
+				if ctx.Err() != nil {
+					return
+				}
+				time.Sleep(time.Second)
 			}
 		}
 	}()
 	return rc, nil
+}
+
+// relist brings the counts up to a list of every Pod and returns a watch from it.
+func (rc *readyCounter) relist(ctx context.Context, c *cluster.Cluster) (watch.Interface, error) {
+	list, err := c.Clientset.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	listed := map[string]bool{}
+	for i := range list.Items {
+		listed[rc.see(&list.Items[i], false)] = true
+	}
+	rc.mu.Lock()
+	for key, seen := range rc.pods {
+		if !listed[key] {
+			if seen.ready {
+				rc.count.Add(-1)
+			}
+			delete(rc.pods, key)
+		}
+	}
+	rc.mu.Unlock()
+	return c.Clientset.CoreV1().Pods("").Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+}
+
+// follow counts what a watch shows until it ends.
+func (rc *readyCounter) follow(w watch.Interface) {
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if pod, ok := ev.Object.(*corev1.Pod); ok {
+			rc.see(pod, ev.Type == watch.Deleted)
+		}
+	}
+}
+
+// see records one Pod's state and returns its key.
+func (rc *readyCounter) see(pod *corev1.Pod, deleted bool) string {
+	key := pod.Namespace + "/" + pod.Name
+	now := !deleted && plan.Ready(pod)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	seen, known := rc.pods[key]
+	if !known {
+		rc.seenAt = time.Now()
+	}
+	if pod.Spec.NodeName != "" && !seen.bound {
+		seen.bound, rc.boundAt = true, time.Now()
+	}
+	was := seen.ready
+	seen.ready = now
+	if deleted {
+		delete(rc.pods, key)
+	} else {
+		rc.pods[key] = seen
+	}
+	switch {
+	case now && !was:
+		rc.count.Add(1)
+	case was && !now:
+		rc.count.Add(-1)
+	}
+	return key
 }
 
 // podSeen is what the watch showed of one Pod so far.
@@ -94,15 +140,18 @@ func (rc *readyCounter) waitFor(ctx context.Context, n int, timeout time.Duratio
 	return nil
 }
 
-// requestCounts are apiserver_request_total summed over all clients.
-type requestCounts struct{ total, writes float64 }
+// requestCounts are apiserver_request_total summed over all clients, and by verb and resource.
+type requestCounts struct {
+	total, writes float64
+	byKind        map[string]float64
+}
 
 func apiserverRequests(ctx context.Context, c *cluster.Cluster) (requestCounts, error) {
 	raw, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return requestCounts{}, fmt.Errorf("reading the apiserver's metrics: %w", err)
 	}
-	var out requestCounts
+	out := requestCounts{byKind: map[string]float64{}}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -115,13 +164,52 @@ func apiserverRequests(ctx context.Context, c *cluster.Cluster) (requestCounts, 
 			continue
 		}
 		out.total += v
-		for _, verb := range []string{`verb="POST"`, `verb="PUT"`, `verb="PATCH"`, `verb="DELETE"`, `verb="APPLY"`} {
-			if strings.Contains(line, verb) {
-				out.writes += v
-			}
+		verb := metricLabel(line, "verb")
+		if verb != "GET" && verb != "LIST" && verb != "WATCH" {
+			out.writes += v
 		}
+		kind := verb + " " + metricLabel(line, "resource")
+		if sub := metricLabel(line, "subresource"); sub != "" {
+			kind += "/" + sub
+		}
+		out.byKind[kind] += v
 	}
 	return out, sc.Err()
+}
+
+// metricLabel is a label's value in a line of the Prometheus text format; "" when the line has no such label.
+func metricLabel(line, name string) string {
+	_, rest, ok := strings.Cut(line, ","+name+`="`)
+	if !ok {
+		_, rest, ok = strings.Cut(line, "{"+name+`="`)
+	}
+	if !ok {
+		return ""
+	}
+	value, _, _ := strings.Cut(rest, `"`)
+	return value
+}
+
+// since is what was requested between before and c, by verb and resource, the most first.
+func (c requestCounts) since(before requestCounts) []string {
+	delta := map[string]int{}
+	for kind, v := range c.byKind {
+		if d := int(v - before.byKind[kind]); d > 0 {
+			delta[kind] = d
+		}
+	}
+	return sortedCounts(delta)
+}
+
+// sortedCounts lists counts by name as "name count", the most first.
+func sortedCounts(counts map[string]int) []string {
+	kinds := slices.Collect(maps.Keys(counts))
+	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return out
 }
 
 // countingTransport counts the requests and writes one client sends, and by verb and resource.
@@ -154,13 +242,7 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 func (t *countingTransport) breakdown() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	kinds := slices.Collect(maps.Keys(t.byKind))
-	slices.SortFunc(kinds, func(a, b string) int { return cmp.Or(t.byKind[b]-t.byKind[a], strings.Compare(a, b)) })
-	out := make([]string, 0, len(kinds))
-	for _, k := range kinds {
-		out = append(out, fmt.Sprintf("%s %d", k, t.byKind[k]))
-	}
-	return out
+	return sortedCounts(t.byKind)
 }
 
 // resourceOf names the resource a request path is for: /api/v1/namespaces/ns/pods/name/status is pods/status.

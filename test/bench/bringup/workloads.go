@@ -39,14 +39,14 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 	if err := createNamespace(ctx, c); err != nil {
 		return nil, nil, err
 	}
-	if o.statefulSetChildren {
-		if err := statefulSetChildren(ctx, c, o); err != nil {
-			return nil, nil, err
-		}
-	}
 	create := func(ctx context.Context) error {
 		for i := range o.groups {
 			name, labels := statefulSetName(i)
+			if o.statefulSetChildren {
+				if err := statefulSetChildren(ctx, c, o, name, labels); err != nil {
+					return err
+				}
+			}
 			sts := &appsv1.StatefulSet{
 				ObjectMeta: metav1.ObjectMeta{Name: name},
 				Spec: appsv1.StatefulSetSpec{
@@ -74,35 +74,26 @@ func statefulSetName(i int) (string, map[string]string) {
 	return name, map[string]string{"app": name}
 }
 
-// statefulSetChildren creates, for each StatefulSet, the headless Service its serviceName names and a budget that
-// wants every replica, as a group's are, and waits until the controller-manager made each Service's EndpointSlice:
-// what the controllers do for them as the Pods come is counted, their creation is not.
-func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options) error {
-	for i := range o.groups {
-		name, labels := statefulSetName(i)
-		svc := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: labels, PublishNotReadyAddresses: true},
-		}
-		if _, err := c.Clientset.CoreV1().Services(benchNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-		pdb := &policyv1.PodDisruptionBudget{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-			Spec: policyv1.PodDisruptionBudgetSpec{
-				MinAvailable:               ptr.To(intstr.FromInt(o.members)),
-				Selector:                   &metav1.LabelSelector{MatchLabels: labels},
-				UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
-			},
-		}
-		if _, err := c.Clientset.PolicyV1().PodDisruptionBudgets(benchNamespace).Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
-			return err
-		}
+// statefulSetChildren creates, for a StatefulSet, the headless Service its serviceName names and a budget that
+// wants every replica, as a group's are: the manifest a StatefulSet's user applies for what a group comes with.
+func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options, name string, labels map[string]string) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: labels, PublishNotReadyAddresses: true},
 	}
-	return wait.PollUntilContextTimeout(ctx, time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		slices, err := c.Clientset.DiscoveryV1().EndpointSlices(benchNamespace).List(ctx, metav1.ListOptions{})
-		return err == nil && len(slices.Items) >= o.groups, nil
-	})
+	if _, err := c.Clientset.CoreV1().Services(benchNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	pdb := &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MinAvailable:               ptr.To(intstr.FromInt(o.members)),
+			Selector:                   &metav1.LabelSelector{MatchLabels: labels},
+			UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
+		},
+	}
+	_, err := c.Clientset.PolicyV1().PodDisruptionBudgets(benchNamespace).Create(ctx, pdb, metav1.CreateOptions{})
+	return err
 }
 
 // podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
