@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,34 +33,59 @@ import (
 // (NameConflict) and its other children still reconcile.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
 	g := w.group
-	owner := desired.OwnerReference(g)
-	var errs []error
-	if _, err := apply(ctx, w, &corev1.Service{}, desired.HeadlessService(g, owner)); err != nil {
-		errs = append(errs, fmt.Errorf("applying the headless Service: %w", err))
-	}
-	if svc := desired.ClusterIPService(g, owner); svc != nil {
-		if _, err := apply(ctx, w, &corev1.Service{}, svc); err != nil {
-			errs = append(errs, fmt.Errorf("applying the Service: %w", err))
-		}
-	} else if err := w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name)); err != nil {
-		errs = append(errs, err)
-	}
+	// Each child is a chain of requests of its own: written at once, a reconcile waits for the longest chain, not
+	// for their sum. Each has an owner reference of its own: an apply decodes the answer into its configuration.
+	owner := desired.OwnerReference
+	return concurrently(
+		func() error {
+			if _, err := apply(ctx, w, &corev1.Service{}, desired.HeadlessService(g, owner(g))); err != nil {
+				return fmt.Errorf("applying the headless Service: %w", err)
+			}
+			return nil
+		},
+		func() error {
+			svc := desired.ClusterIPService(g, owner(g))
+			if svc == nil {
+				return w.deleteOwned(ctx, &corev1.Service{}, desired.ServiceName(g.Name))
+			}
+			if _, err := apply(ctx, w, &corev1.Service{}, svc); err != nil {
+				return fmt.Errorf("applying the Service: %w", err)
+			}
+			return nil
+		},
+		func() error { return w.applyBudget(ctx, owner(g)) },
+		func() error { return w.applyPeers(ctx, owner(g)) },
+	)
+}
+
+// applyBudget applies the group's PodDisruptionBudget when drains migrate, and deletes it when they do not.
+func (w *reconcileWork) applyBudget(ctx context.Context, owner *metav1ac.OwnerReferenceApplyConfiguration) error {
 	// The Pods this reconcile created are live too: one Ready before the next reconcile must not let a drain
 	// evict a member's only Ready Pod (found by the model test: a cancelled migration's replacement).
 	live := w.livePods + len(w.created) + w.replacementsCreated
-	if pdb := desired.DisruptionBudget(g, owner, live, w.migrationsRunning); w.migrationsRunning < 0 {
+	pdb := desired.DisruptionBudget(w.group, owner, live, w.migrationsRunning)
+	switch {
+	case w.migrationsRunning < 0:
 		// The group's migrations are not known this time: a budget without them would let a drain evict a
 		// Ready member while another moves.
-	} else if pdb != nil {
-		if _, err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, pdb); err != nil {
-			errs = append(errs, fmt.Errorf("applying the PodDisruptionBudget: %w", err))
-		}
-	} else if err := w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(g.Name)); err != nil {
-		errs = append(errs, err)
+		return nil
+	case pdb == nil:
+		return w.deleteOwned(ctx, &policyv1.PodDisruptionBudget{}, desired.DisruptionBudgetName(w.group.Name))
 	}
-	if err := w.applyPeers(ctx, owner); err != nil {
-		errs = append(errs, err)
+	if _, err := apply(ctx, w, &policyv1.PodDisruptionBudget{}, pdb); err != nil {
+		return fmt.Errorf("applying the PodDisruptionBudget: %w", err)
 	}
+	return nil
+}
+
+// concurrently runs a reconcile's independent chains of requests at once and joins their errors.
+func concurrently(chains ...func() error) error {
+	errs := make([]error, len(chains))
+	var done sync.WaitGroup
+	for i, chain := range chains {
+		done.Go(func() { errs[i] = chain() })
+	}
+	done.Wait()
 	return errors.Join(errs...)
 }
 
@@ -112,7 +138,7 @@ func (w *reconcileWork) removePeersChunk(ctx context.Context, name string) error
 		precondition := client.Preconditions{UID: ptr.To(cm.UID), ResourceVersion: ptr.To(cm.ResourceVersion)}
 		return client.IgnoreNotFound(w.r.Delete(ctx, &cm, precondition))
 	default:
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict("ConfigMap", &cm)})
+		w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict("ConfigMap", &cm)})
 		return nil
 	}
 }
@@ -152,11 +178,18 @@ func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
 		if claim != desired.Foreign {
 			continue
 		}
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+		w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
 			"no member is created while the ConfigMap %s, which members mount, is not the group's", key.Name)})
 		return false, nil
 	}
 	return true, nil
+}
+
+// addProblems records reasons the group is Degraded; the children's writes, made at once, may each add one.
+func (w *reconcileWork) addProblems(problems ...status.Problem) {
+	w.problemsMu.Lock()
+	defer w.problemsMu.Unlock()
+	w.problems = append(w.problems, problems...)
 }
 
 // markWritten remembers that this reconcile wrote a child of that kind and name.
@@ -211,7 +244,7 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 	}
 	switch claim := desired.ClaimOf(existing, w.group); claim {
 	case desired.Foreign:
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
+		w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: desired.NameConflict(kind, existing)})
 		return claim, nil
 	case desired.Orphan:
 		if err := w.r.canAdopt(ctx, w.group); err != nil {

@@ -45,7 +45,7 @@ func (w *reconcileWork) ensureClaims(ctx context.Context, ordinal int) (ready bo
 		case err != nil:
 			return false, fmt.Errorf("reading claim %s: %w", claim.Name, err)
 		case desired.ClaimOf(&existing, w.group) == desired.Foreign:
-			w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+			w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
 				"%s: member %s is not created: its Pods would mount it (label a claim %s=%s to hand it to the group)",
 				desired.NameConflict("PersistentVolumeClaim", &existing), desired.MemberName(w.group.Name, ordinal),
 				peapodv1alpha1.GroupLabel, w.group.Name)})
@@ -150,7 +150,7 @@ func (w *reconcileWork) reportVolumeWaits(ctx context.Context, pods []*corev1.Po
 			return fmt.Errorf("listing VolumeAttachments: %w", err)
 		}
 	}
-	w.problems = append(w.problems, status.VolumeProblems(status.VolumeWaits(members, byName, attachments.Items))...)
+	w.addProblems(status.VolumeProblems(status.VolumeWaits(members, byName, attachments.Items))...)
 	return nil
 }
 

@@ -58,8 +58,9 @@ type reconcileWork struct {
 	migrationsRunning int
 	// livePods counts the group's Pods not being deleted, as listed at the start of the reconcile.
 	livePods int
-	// problems are the reasons the group is Degraded found so far, for the status.
-	problems []status.Problem
+	// problems are the reasons the group is Degraded found so far, for the status (added with addProblems).
+	problems   []status.Problem
+	problemsMu sync.Mutex
 	// revisionNotStored is set when the update revision's ControllerRevision could not be written.
 	revisionNotStored bool
 	// allPods are all the group's Pods; pods are the members among them, migrations' replacements in flight
@@ -96,15 +97,17 @@ func (w *reconcileWork) sync(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if err := w.applyNetworking(ctx); err != nil {
+	networking := func() error { return w.applyNetworking(ctx) }
+	revision := func() error {
+		err := w.ensureRevision(ctx)
+		// The status keeps naming the previous revision, so the next reconcile stores this one again.
+		w.revisionNotStored = err != nil
+		return err
+	}
+	if err := concurrently(networking, revision); err != nil {
 		errs = append(errs, err)
 	}
 	if err := w.syncClaims(ctx, pods); err != nil {
-		errs = append(errs, err)
-	}
-	if err := w.ensureRevision(ctx); err != nil {
-		// The status keeps naming the previous revision, so the next reconcile stores this one again.
-		w.revisionNotStored = true
 		errs = append(errs, err)
 	}
 	if err := w.pruneRevisions(ctx, pods); err != nil {
@@ -160,7 +163,7 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	w.problems = append(w.problems, stuckMigrations(migrations)...)
+	w.addProblems(stuckMigrations(migrations)...)
 	w.migrationsRunning = migration.Running(migrations)
 	w.livePods = 0
 	for _, pod := range w.pods {
@@ -184,15 +187,15 @@ func (w *reconcileWork) syncMembers(ctx context.Context) (ctrl.Result, error) {
 	p := plan.Make(in)
 	w.r.evictions.Notice(p.AwaitingEviction, w.now)
 	paused := describePaused(w.pods, nodes)
-	w.problems = append(w.problems, paused...)
+	w.addProblems(paused...)
 	w.recordPause(paused)
 	if len(p.Capped) > 0 {
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
+		w.addProblems(status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
 			"members %s wait to be replaced: the group moves at most %d members at once (spec.migration.maxConcurrentMigrations)",
 			podNames(p.Capped), desired.MaxConcurrentMigrations(g))})
 	}
 	if len(p.AwaitingFencing) > 0 {
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonAwaitingFencing,
+		w.addProblems(status.Problem{Reason: status.ReasonAwaitingFencing,
 			Message: describeAwaitingFencing(p.AwaitingFencing, nodes, w.group)})
 	}
 	metrics.AwaitingFencing.WithLabelValues(g.Namespace, g.Name).Set(float64(len(p.AwaitingFencing)))
@@ -282,7 +285,7 @@ func (w *reconcileWork) execute(ctx context.Context, p plan.Plan, nodes map[stri
 		}
 	}
 	if len(capped) > 0 {
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
+		w.addProblems(status.Problem{Reason: status.ReasonFailoverCapped, Message: fmt.Sprintf(
 			"members %s wait to be replaced: %d failovers are in flight across the cluster (--max-concurrent-migrations)",
 			status.MemberNames(w.group.Name, capped, status.MaxList), w.r.MaxConcurrentMigrations)})
 	}
@@ -432,7 +435,7 @@ func (w *reconcileWork) reportForeignPod(ctx context.Context, name string) {
 	if ref := metav1.GetControllerOf(&existing); ref != nil {
 		owner = fmt.Sprintf("is controlled by %s %q", ref.Kind, ref.Name)
 	}
-	w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
+	w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: fmt.Sprintf(
 		"Pod %q exists and %s: member %s cannot be created until it is renamed or deleted", name, owner, name)})
 }
 
@@ -458,7 +461,7 @@ func (w *reconcileWork) shapeOf(ctx context.Context, revision string) (desired.S
 		// would put a template into them that no admission of the group's saw.
 		why := fmt.Sprintf("ControllerRevision %q is not the group's revision %s: members of that revision are made from "+
 			"the current template", name, revision)
-		w.problems = append(w.problems, status.Problem{Reason: status.ReasonNameConflict, Message: why})
+		w.addProblems(status.Problem{Reason: status.ReasonNameConflict, Message: why})
 		// The problem lasts one reconcile (the member is made then); the event stays for kubectl describe.
 		w.r.Recorder.Eventf(w.group, &rev, corev1.EventTypeWarning, status.ReasonNameConflict, "CreateMember", "%s", why)
 		return w.shape, nil
