@@ -156,7 +156,7 @@ func (w *reconcileWork) peersMountable(ctx context.Context) (bool, error) {
 		key := types.NamespacedName{Namespace: g.Namespace, Name: desired.PeersChunkName(g.Name, chunk)}
 		var cm corev1.ConfigMap
 		err := w.r.Get(ctx, key, &cm)
-		claim := desired.Controlled
+		var claim desired.Claim
 		switch {
 		case apierrors.IsNotFound(err) && chunk < chunks:
 			if claim, err = apply(ctx, w, &cm, desired.PeersConfigMap(g, desired.OwnerReference(g), chunk)); err != nil {

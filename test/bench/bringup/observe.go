@@ -179,14 +179,14 @@ func apiserverRequests(ctx context.Context, c *cluster.Cluster) (requestCounts, 
 
 // metricLabel is a label's value in a line of the Prometheus text format; "" when the line has no such label.
 func metricLabel(line, name string) string {
-	_, rest, ok := strings.Cut(line, ","+name+`="`)
+	_, after, ok := strings.Cut(line, ","+name+`="`)
 	if !ok {
-		_, rest, ok = strings.Cut(line, "{"+name+`="`)
+		_, after, ok = strings.Cut(line, "{"+name+`="`)
 	}
 	if !ok {
 		return ""
 	}
-	value, _, _ := strings.Cut(rest, `"`)
+	value, _, _ := strings.Cut(after, `"`)
 	return value
 }
 
