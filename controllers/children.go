@@ -27,8 +27,8 @@ import (
 	"github.com/peapod-io/peapod/internal/status"
 )
 
-// applyNetworking server-side applies the headless Service, the ClusterIP Service (or deletes it when the group
-// no longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMaps, with one field
+// applyNetworking writes (apply) the headless Service, the ClusterIP Service (or deletes it when the group no
+// longer declares ports), the PodDisruptionBudget (when drains migrate) and the peer ConfigMaps, with one field
 // owner. A child whose name an object the group does not control already has is left alone: the group is Degraded
 // (NameConflict) and its other children still reconcile.
 func (w *reconcileWork) applyNetworking(ctx context.Context) error {
