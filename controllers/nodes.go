@@ -144,16 +144,22 @@ func (r *PodGroupReconciler) confirmFailure(ctx context.Context, name string, v 
 	}
 	var lease coordinationv1.Lease
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: corev1.NamespaceNodeLease, Name: name}, &lease)
+	read := r.Clock.Now() // the read may have waited: what it saw is of now, not of the judgement
 	switch {
 	case apierrors.IsNotFound(err):
-		r.Observer.Sees(now)
+		r.Observer.Sees(read)
 		return true
 	case err != nil:
 		r.Observer.Blind()
 		return false
 	}
-	r.Observer.Sees(now)
-	return !r.Observer.LeaseRenewedSince(&lease, now)
+	r.Observer.Sees(read)
+	if !v.Window.Equal(r.Observer.Window()) {
+		// The view broke while the read was in flight (it waited out an etcd outage, say) and came back with
+		// it: the Lease is unrenewed because the node could not renew, not because it died. Judge again.
+		return false
+	}
+	return !r.Observer.LeaseRenewedSince(&lease, read)
 }
 
 // groupsOnNode lists the groups with a member bound to the node, to reconcile when the node changes.
