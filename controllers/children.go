@@ -229,9 +229,11 @@ var atomicFields = []string{"spec.selector"}
 func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing client.Object, ac T) (desired.Claim, error) {
 	kind, key := *ac.GetKind(), types.NamespacedName{Namespace: w.group.Namespace, Name: *ac.GetName()}
 	hash := desired.Hash(ac)
+	// Whichever way it is written, the child carries the hash of what was written.
+	ac.WithAnnotations(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
 	err := w.r.Get(ctx, key, existing)
 	if apierrors.IsNotFound(err) {
-		created, createErr := createChild(ctx, w, existing, ac, hash)
+		created, createErr := createChild(ctx, w, existing, ac)
 		if created || createErr != nil {
 			return desired.Controlled, createErr
 		}
@@ -256,7 +258,7 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 			return claim, fmt.Errorf("adopting %s %s: %w", kind, key.Name, err)
 		}
 		ac.WithResourceVersion(resourceVersion)
-		if err := writeChild(ctx, w, ac, hash); err != nil {
+		if err := writeChild(ctx, w, ac); err != nil {
 			return claim, err
 		}
 		w.r.Recorder.Eventf(w.group, existing, corev1.EventTypeNormal, "Adopted", "Adopt", "Adopted orphaned %s %s", kind, key.Name)
@@ -268,13 +270,12 @@ func apply[T childApply[T]](ctx context.Context, w *reconcileWork, existing clie
 	if _, err := w.ownCreatedFields(ctx, existing, false); err != nil {
 		return desired.Controlled, err
 	}
-	return desired.Controlled, writeChild(ctx, w, ac, hash)
+	return desired.Controlled, writeChild(ctx, w, ac)
 }
 
 // createChild creates a child from its apply configuration, with peapod as the field manager. False when an
 // object of that name exists.
-func createChild[T childApply[T]](ctx context.Context, w *reconcileWork, empty client.Object, ac T, hash string) (bool, error) {
-	ac.WithAnnotations(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
+func createChild[T childApply[T]](ctx context.Context, w *reconcileWork, empty client.Object, ac T) (bool, error) {
 	data, err := json.Marshal(ac)
 	if err != nil {
 		return false, err
@@ -319,8 +320,7 @@ func (w *reconcileWork) ownCreatedFields(ctx context.Context, judged client.Obje
 	return live.ResourceVersion, nil
 }
 
-func writeChild[T childApply[T]](ctx context.Context, w *reconcileWork, ac T, hash string) error {
-	ac.WithAnnotations(map[string]string{peapodv1alpha1.AppliedHashAnnotation: hash})
+func writeChild[T childApply[T]](ctx context.Context, w *reconcileWork, ac T) error {
 	return w.r.Apply(ctx, ac, client.FieldOwner(peapodv1alpha1.FieldOwner), client.ForceOwnership)
 }
 
