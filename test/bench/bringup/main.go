@@ -120,6 +120,10 @@ func run(ctx context.Context, o options) (summary, error) {
 		fmt.Printf("  the apiserver's, StatefulSet side: %s\n", strings.Join(sts.apiserverByKind, ", "))
 	}
 	fmt.Printf("  the apiserver's, peapod side: %s\n", strings.Join(pp.apiserverByKind, ", "))
+	for _, name := range cpuOrder {
+		row("CPU s to all Ready: "+name, sts.cpu[name].Seconds(), pp.cpu[name].Seconds(), "s")
+	}
+	row("CPU s to all Ready: all", total(sts.cpu).Seconds(), total(pp.cpu).Seconds(), "s")
 	fmt.Printf("%-34s %14s %12.1f   (goal 0)\n", "peapod writes/min, nothing changing", "", pp.idleWritesPerMinute)
 	fmt.Printf("%-34s %14s %10.2f KB   (goal <= 4 KB)\n", "manager heap per cached pod", "", pp.heapPerPodKB)
 	fmt.Printf("%-34s %14s %10.0f MiB  (the manager and the bench's own watch of every Pod)\n", "process RSS at the end", "", pp.rssMiB)
@@ -142,6 +146,8 @@ type result struct {
 	idleWritesPerMinute float64
 	heapPerPodKB        float64
 	rssMiB              float64
+	// cpu is the CPU time each process used from the first create until all Pods were Ready.
+	cpu map[string]time.Duration
 }
 
 // step is one timed part of a measurement.
@@ -179,6 +185,7 @@ func measure(ctx context.Context, o options, name string, w workload) (*result, 
 	if err != nil {
 		return nil, err
 	}
+	cpuBefore := cpuTimes(c)
 	start := time.Now()
 	profiled, err := profileBringUp(ctx, c, o.profileDir, name)
 	if err != nil {
@@ -192,6 +199,7 @@ func measure(ctx context.Context, o options, name string, w workload) (*result, 
 		return nil, err
 	}
 	r.allReady = time.Since(start)
+	r.cpu = cpuSince(cpuTimes(c), cpuBefore)
 	created, bound := ready.stages()
 	r.allCreated, r.allBound = created.Sub(start), bound.Sub(start)
 	if err := profiled(); err != nil {

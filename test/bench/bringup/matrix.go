@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/peapod-io/peapod/test/utils"
+	"github.com/peapod-io/peapod/test/procfs"
 )
 
 // podsPerNode is how densely each size is packed: 1,000 pods on 12 nodes, 10,000 on 125.
@@ -74,6 +74,6 @@ func printSummary(rows []summary) {
 
 // selfRSSMiB is this process's resident memory now; 0 if /proc cannot tell.
 func selfRSSMiB() float64 {
-	kb, _ := utils.ResidentKB("self")
+	kb, _ := procfs.ResidentKB("self")
 	return float64(kb) / 1024
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,11 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/peapod-io/peapod/test/cluster"
+	"github.com/peapod-io/peapod/test/procfs"
 	"github.com/peapod-io/peapod/test/utils"
 )
-
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on every Linux architecture Go runs on.
-const clockTicks = 100
 
 // managerProcess is peapod's manager as its own process, as it runs in a cluster, with its metrics served over
 // plain HTTP on loopback for the bench to read.
@@ -76,16 +73,13 @@ type usage struct {
 }
 
 func (m *managerProcess) usage() (usage, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.Pid()))
+	pid := strconv.Itoa(m.Pid())
+	cpu, err := procfs.CPUTime(pid)
 	if err != nil {
 		return usage{}, err
 	}
-	// The command name, in parentheses, may hold spaces: the fields that follow it are counted from its end.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64) // field 14 of the whole line
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	rss, err := utils.ResidentKB(strconv.Itoa(m.Pid()))
-	return usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks, rssKB: rss}, err
+	rss, err := procfs.ResidentKB(pid)
+	return usage{cpu: cpu, rssKB: rss}, err
 }
 
 // usageSampler samples the manager's usage every second from start until stop: average and peak CPU (in cores)
