@@ -11,6 +11,8 @@ type Histogram struct {
 	Bounds []float64
 	Counts []float64
 	Count  float64
+	// Sum is the sum of what was observed.
+	Sum float64
 }
 
 // HistogramOf sums the histograms of a gathered metric family whose series carry the label name=value.
@@ -27,6 +29,7 @@ func HistogramOf(family *dto.MetricFamily, name, value string) Histogram {
 			h.Counts[i] += float64(b.GetCumulativeCount())
 		}
 		h.Count += float64(m.GetHistogram().GetSampleCount())
+		h.Sum += m.GetHistogram().GetSampleSum()
 	}
 	return h
 }
@@ -42,7 +45,7 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 
 // Since is the histogram of what was observed after earlier.
 func (h Histogram) Since(earlier Histogram) Histogram {
-	out := Histogram{Bounds: h.Bounds, Counts: make([]float64, len(h.Counts)), Count: h.Count - earlier.Count}
+	out := Histogram{Bounds: h.Bounds, Counts: make([]float64, len(h.Counts)), Count: h.Count - earlier.Count, Sum: h.Sum - earlier.Sum}
 	for i := range h.Counts {
 		out.Counts[i] = h.Counts[i]
 		if i < len(earlier.Counts) {

@@ -114,6 +114,9 @@ func run(ctx context.Context, o options) (summary, error) {
 	fmt.Printf("%-34s %14s %12.1fs\n", "all groups' status caught up", "", pp.settled.Seconds())
 	fmt.Printf("%-34s %14s %12.0f, p99 <= %gs (controller-runtime's histogram buckets)\n", "podgroup reconciles to settled", "",
 		pp.reconciles, pp.reconcileP99)
+	fmt.Printf("%-34s %14s %12.1fs, %.1f workers busy on average; queue wait mean %.2fs, p99 <= %gs\n",
+		"  time in reconciles, summed", "", pp.reconcileSeconds, pp.reconcileSeconds/pp.settled.Seconds(),
+		pp.queueWaitMean, pp.queueWaitP99)
 	fmt.Printf("%-34s %14s %12.1f\n", "peapod's own requests per pod", "", float64(pp.ownRequests)/float64(pods))
 	fmt.Printf("  peapod's requests by verb and resource: %s\n", strings.Join(pp.ownByKind, ", "))
 	if !o.peapodOnly {
@@ -132,20 +135,24 @@ func run(ctx context.Context, o options) (summary, error) {
 
 // result is one side of the comparison.
 type result struct {
-	allReady            time.Duration
-	allCreated          time.Duration
-	createLoop          time.Duration
-	allBound            time.Duration
-	settled             time.Duration
-	reconciles          float64
-	reconcileP99        float64
-	requests, writes    float64
-	ownRequests         float64
-	ownByKind           []string
-	apiserverByKind     []string
-	idleWritesPerMinute float64
-	heapPerPodKB        float64
-	rssMiB              float64
+	allReady     time.Duration
+	allCreated   time.Duration
+	createLoop   time.Duration
+	allBound     time.Duration
+	settled      time.Duration
+	reconciles   float64
+	reconcileP99 float64
+	// reconcileSeconds is the time spent in reconciles, summed over the workers; queueWait* is how long a group
+	// waited in the work queue for a worker.
+	reconcileSeconds            float64
+	queueWaitP99, queueWaitMean float64
+	requests, writes            float64
+	ownRequests                 float64
+	ownByKind                   []string
+	apiserverByKind             []string
+	idleWritesPerMinute         float64
+	heapPerPodKB                float64
+	rssMiB                      float64
 	// cpu is the CPU time each process used from the first create until all Pods were Ready.
 	cpu map[string]time.Duration
 }
@@ -179,6 +186,9 @@ func measure(ctx context.Context, o options, name string, w workload) (*result, 
 	}
 	ready, err := watchReady(ctx, c)
 	if err != nil {
+		return nil, err
+	}
+	if err := waitQuiet(ctx, c); err != nil {
 		return nil, err
 	}
 	before, err := apiserverRequests(ctx, c)

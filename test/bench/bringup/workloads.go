@@ -105,6 +105,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	if err := c.Install(ctx, "config/crd/bases"); err != nil {
 		return nil, nil, err
 	}
+	installed := time.Now()
 
 	cfg, counter := counted(c.Config)
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
@@ -124,12 +125,15 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := settleAfterInstall(ctx, c, installed); err != nil {
+		return nil, nil, err
+	}
 
 	var started time.Time
-	var reconcilesBefore utils.Histogram
+	var reconcilesBefore, waitsBefore utils.Histogram
 	create := func(ctx context.Context) error {
 		started = time.Now()
-		reconcilesBefore = podGroupReconcileTimes()
+		reconcilesBefore, waitsBefore = podGroupHistograms()
 		for i := range o.groups {
 			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
 			if err := creator.Create(ctx, g); err != nil {
@@ -145,8 +149,10 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 			return err
 		}
 		r.settled = time.Since(started)
-		reconciles := podGroupReconcileTimes().Since(reconcilesBefore)
-		r.reconciles, r.reconcileP99 = reconciles.Count, reconciles.Quantile(0.99)
+		reconcilesNow, waitsNow := podGroupHistograms()
+		reconciles, waits := reconcilesNow.Since(reconcilesBefore), waitsNow.Since(waitsBefore)
+		r.reconciles, r.reconcileP99, r.reconcileSeconds = reconciles.Count, reconciles.Quantile(0.99), reconciles.Sum
+		r.queueWaitP99, r.queueWaitMean = waits.Quantile(0.99), waits.Sum/max(waits.Count, 1)
 		r.ownRequests = float64(counter.requests.Load())
 		r.ownByKind = counter.breakdown()
 
@@ -211,14 +217,18 @@ func waitSettled(ctx context.Context, c client.Client, o options) error {
 
 // podGroupReconcileTimes is controller-runtime's reconcile-time histogram of the in-process manager's podgroup
 // controller so far.
-func podGroupReconcileTimes() utils.Histogram {
+// podGroupHistograms are the podgroup controller's reconcile times and its work queue's waits so far.
+func podGroupHistograms() (reconciles, waits utils.Histogram) {
 	families, _ := metrics.Registry.Gather()
 	for _, f := range families {
-		if f.GetName() == "controller_runtime_reconcile_time_seconds" {
-			return utils.HistogramOf(f, "controller", "podgroup")
+		switch f.GetName() {
+		case "controller_runtime_reconcile_time_seconds":
+			reconciles = utils.HistogramOf(f, "controller", "podgroup")
+		case "workqueue_queue_duration_seconds":
+			waits = utils.HistogramOf(f, "name", "podgroup")
 		}
 	}
-	return utils.Histogram{}
+	return reconciles, waits
 }
 
 func writeHeapProfile(path string) error {
