@@ -28,7 +28,11 @@ func (h memberPodHandler) Create(_ context.Context, e event.TypedCreateEvent[*co
 		if e.Object.DeletionTimestamp != nil {
 			h.r.Expectations.DeletionObserved(req.String(), e.Object.UID)
 		}
-		q.Add(req)
+		priority := 0
+		if e.IsInInitialList {
+			priority = handler.LowPriority
+		}
+		addAt(q, req, priority)
 	}
 }
 
@@ -37,7 +41,7 @@ func (h memberPodHandler) Update(_ context.Context, e event.TypedUpdateEvent[*co
 		if e.ObjectNew.DeletionTimestamp != nil {
 			h.r.Expectations.DeletionObserved(req.String(), e.ObjectNew.UID)
 		}
-		q.Add(req)
+		addAt(q, req, memberUpdatePriority(e.ObjectOld, e.ObjectNew))
 	}
 }
 

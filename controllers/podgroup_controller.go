@@ -288,11 +288,16 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.EvictionAPI {
 		b = b.Watches(&lifecyclev1alpha1.Eviction{}, handler.EnqueueRequestsFromMapFunc(r.groupOfEviction))
 	}
-	return b.For(&peapodv1alpha1.PodGroup{}).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-			return r.groupsOnNode(ctx, o.GetName())
-		}), builder.WithPredicates(nodeDecisionChanged)).
-		WatchesRawSource(source.Channel(nodeChanges, &handler.EnqueueRequestForObject{})).
+	groupsOnNode := nodeHealthHandler{groups: func(ctx context.Context, o client.Object) []reconcile.Request {
+		return r.groupsOnNode(ctx, o.GetName())
+	}}
+	silentNodesGroup := nodeHealthHandler{groups: func(_ context.Context, group client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: client.ObjectKeyFromObject(group)}}
+	}}
+	return b.For(&peapodv1alpha1.PodGroup{}, builder.WithPredicates(notStatusOnly)).
+		Watches(&peapodv1alpha1.PodGroup{}, groupStatusWrites).
+		Watches(&corev1.Node{}, groupsOnNode, builder.WithPredicates(nodeDecisionChanged)).
+		WatchesRawSource(source.Channel(nodeChanges, silentNodesGroup)).
 		WatchesRawSource(source.Kind[*corev1.Pod](mgr.GetCache(), &corev1.Pod{}, memberPodHandler{r})).
 		Watches(&peapodv1alpha1.PodMigration{}, handler.EnqueueRequestsFromMapFunc(groupOfMigration)).
 		Owns(&corev1.Service{}).
