@@ -35,6 +35,9 @@ type options struct {
 	// statefulSetChildren creates with each StatefulSet what its user writes by hand for what a group comes
 	// with: the headless Service its serviceName names (per-member DNS) and a budget (drains that keep members up).
 	statefulSetChildren bool
+	// statefulSetWiring gives each StatefulSet's Pods, by hand, what a group's members are told: peapod's env and
+	// the peer file, from a ConfigMap created with the StatefulSet.
+	statefulSetWiring bool
 }
 
 func main() {
@@ -53,6 +56,9 @@ func main() {
 	flags.BoolVar(&o.peapodOnly, "peapod-only", false, "measure peapod alone, without the StatefulSet side (a scale run)")
 	flags.BoolVar(&o.statefulSetChildren, "statefulset-children", true, "create with each StatefulSet "+
 		"the headless Service and the PodDisruptionBudget a group comes with (false: the StatefulSets alone)")
+	flags.BoolVar(&o.statefulSetWiring, "statefulset-wiring", false, "give each StatefulSet's Pods by hand "+
+		"what a group's members are told (peapod's env, and the peer file from a ConfigMap created with it), "+
+		"so both sides' Pods are as large")
 	_ = flags.Parse(os.Args[1:]) // ExitOnError: it exits itself
 	if o.heapProfile != "" {
 		runtime.MemProfileRate = 1 // every allocation, so the profile accounts for every byte

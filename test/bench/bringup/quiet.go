@@ -34,11 +34,11 @@ func settleAfterInstall(ctx context.Context, c *cluster.Cluster, installed time.
 func waitQuiet(ctx context.Context, c *cluster.Cluster) error {
 	const sample, limit = time.Second, time.Minute
 	deadline := time.Now().Add(limit)
-	quiet := 0
+	quiet, used := 0, 0.0
 	before := total(cpuTimes(c))
 	for quiet < 2 {
 		if time.Now().After(deadline) {
-			fmt.Printf("  the cluster was not quiet after %s; measuring anyway\n", limit)
+			fmt.Printf("  the cluster still used %.2f cores after %s (its nodes' heartbeats); measuring\n", used, limit)
 			return nil
 		}
 		select {
@@ -47,7 +47,7 @@ func waitQuiet(ctx context.Context, c *cluster.Cluster) error {
 		case <-time.After(sample):
 		}
 		now := total(cpuTimes(c))
-		if float64(now-before)/float64(sample) < quietCPU {
+		if used = float64(now-before) / float64(sample); used < quietCPU {
 			quiet++
 		} else {
 			quiet = 0

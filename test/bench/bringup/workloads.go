@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	peapodv1alpha1 "github.com/peapod-io/peapod/api/v1alpha1"
+	"github.com/peapod-io/peapod/internal/desired"
 	peapodscheme "github.com/peapod-io/peapod/internal/scheme"
 	pt "github.com/peapod-io/peapod/internal/testing"
 	"github.com/peapod-io/peapod/test/cluster"
@@ -47,6 +48,13 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 					return err
 				}
 			}
+			spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pt.PauseImage}}}
+			if o.statefulSetWiring {
+				var err error
+				if spec, err = wireByHand(ctx, c, o, name); err != nil {
+					return err
+				}
+			}
 			sts := &appsv1.StatefulSet{
 				ObjectMeta: metav1.ObjectMeta{Name: name},
 				Spec: appsv1.StatefulSetSpec{
@@ -56,7 +64,7 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 					Selector:            &metav1.LabelSelector{MatchLabels: labels},
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pt.PauseImage}}},
+						Spec:       spec,
 					},
 				},
 			}
@@ -94,6 +102,20 @@ func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options, nam
 	}
 	_, err := c.Clientset.PolicyV1().PodDisruptionBudgets(benchNamespace).Create(ctx, pdb, metav1.CreateOptions{})
 	return err
+}
+
+// wireByHand creates the peer ConfigMap of StatefulSet name and returns a Pod spec that carries what a member of
+// a group of that name is told (the first member's values: what matters here is their size), as a StatefulSet's
+// user would write them: peapod's own builder makes them, so they cannot drift from what a member gets.
+func wireByHand(ctx context.Context, c *cluster.Cluster, o options, name string) (corev1.PodSpec, error) {
+	g := pt.MakePodGroup(name, benchNamespace).Replicas(int32(o.members)).Obj()
+	member := desired.MemberPod(g, desired.ShapeOf(&g.Spec), 0)
+	peers := desired.PeersConfigMap(g, desired.OwnerReference(g), 0) // its owner is left out below
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: *peers.Name, Labels: peers.Labels}, Data: peers.Data}
+	if _, err := c.Clientset.CoreV1().ConfigMaps(benchNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		return corev1.PodSpec{}, err
+	}
+	return corev1.PodSpec{Containers: member.Spec.Containers, Volumes: member.Spec.Volumes}, nil
 }
 
 // podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
