@@ -62,15 +62,17 @@ func WithEvictions(opts cache.Options) cache.Options {
 }
 
 // slimPod keeps of a cached member Pod its identity, labels, owner, deletion state, node, tolerations, phase, IP,
-// and Ready and PodScheduled conditions. The spec is rebuilt from the group whenever a Pod is created, so the cache never needs
-// it: the full Pod is several kilobytes, this is a few hundred bytes. Readers that need more read past the cache.
+// Ready condition, and PodScheduled condition unless it is True. The spec is rebuilt from the group whenever a
+// Pod is created, so the cache never needs it: the full Pod is several kilobytes, this is a few hundred bytes.
+// Readers that need more read past the cache.
 func slimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return passTombstone(obj, "Pod")
 	}
+	// PodScheduled is read only when it is not True (a member that does not fit): once bound, the node says it.
 	conditions := internPodConditions(only(pod.Status.Conditions, func(c corev1.PodCondition) bool {
-		return c.Type == corev1.PodReady || c.Type == corev1.PodScheduled
+		return c.Type == corev1.PodReady || c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue
 	}))
 	meta := slimMeta(pod)
 	if avoided, found := pod.Annotations[peapodv1alpha1.AvoidedNodesAnnotation]; found {

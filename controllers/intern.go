@@ -4,7 +4,6 @@ import (
 	"unique"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -26,32 +25,7 @@ func internLabels(in map[string]string) map[string]string {
 	return out
 }
 
-func internOwners(in []metav1.OwnerReference) []metav1.OwnerReference {
-	if in == nil {
-		return nil
-	}
-	out := make([]metav1.OwnerReference, len(in))
-	for i, ref := range in {
-		ref.APIVersion, ref.Kind, ref.Name, ref.UID = intern(ref.APIVersion), intern(ref.Kind), intern(ref.Name), internUID(ref.UID)
-		out[i] = ref
-	}
-	return out
-}
-
 func internUID(uid types.UID) types.UID { return types.UID(intern(string(uid))) }
-
-func internTolerations(in []corev1.Toleration) []corev1.Toleration {
-	if in == nil {
-		return nil
-	}
-	out := make([]corev1.Toleration, len(in))
-	for i, t := range in {
-		t.Key, t.Value = intern(t.Key), intern(t.Value)
-		t.Operator, t.Effect = corev1.TolerationOperator(intern(string(t.Operator))), corev1.TaintEffect(intern(string(t.Effect)))
-		out[i] = t
-	}
-	return out
-}
 
 func internPodConditions(in []corev1.PodCondition) []corev1.PodCondition {
 	for i := range in {
