@@ -28,11 +28,7 @@ func (h memberPodHandler) Create(_ context.Context, e event.TypedCreateEvent[*co
 		if e.Object.DeletionTimestamp != nil {
 			h.r.Expectations.DeletionObserved(req.String(), e.Object.UID)
 		}
-		priority := 0
-		if e.IsInInitialList {
-			priority = handler.LowPriority
-		}
-		addAt(q, req, priority)
+		addAt(q, req, createPriority(e.IsInInitialList, 0))
 	}
 }
 

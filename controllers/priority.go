@@ -36,6 +36,15 @@ func addAt(q queue, req reconcile.Request, priority int) {
 	q.Add(req)
 }
 
+// createPriority is an object's creation's priority: the given one, or the lowest for what the initial list
+// shows a manager starting, which looks at every group once anyway.
+func createPriority(inInitialList bool, priority int) int {
+	if inInitialList {
+		return handler.LowPriority
+	}
+	return priority
+}
+
 // memberUpdatePriority is the priority of a member Pod's update: a status refresh unless it can change what is
 // done with the member (its node, its labels or the nodes it avoids, a deletion, a finished phase).
 func memberUpdatePriority(old, pod *corev1.Pod) int {
@@ -75,20 +84,18 @@ type nodeHealthHandler struct {
 var _ handler.TypedEventHandler[client.Object, reconcile.Request] = nodeHealthHandler{}
 
 func (h nodeHealthHandler) add(ctx context.Context, o client.Object, q queue) {
+	h.addAt(ctx, o, q, priorityNodeHealth)
+}
+
+func (h nodeHealthHandler) addAt(ctx context.Context, o client.Object, q queue, priority int) {
 	for _, req := range h.groups(ctx, o) {
-		addAt(q, req, priorityNodeHealth)
+		addAt(q, req, priority)
 	}
 }
 
 func (h nodeHealthHandler) Create(ctx context.Context, e event.CreateEvent, q queue) {
-	if e.IsInInitialList {
-		// A manager starting looks at every group once anyway; the lease monitor tells which nodes are silent.
-		for _, req := range h.groups(ctx, e.Object) {
-			addAt(q, req, handler.LowPriority)
-		}
-		return
-	}
-	h.add(ctx, e.Object, q)
+	// A manager starting looks at every group once anyway; the lease monitor tells which nodes are silent.
+	h.addAt(ctx, e.Object, q, createPriority(e.IsInInitialList, priorityNodeHealth))
 }
 
 func (h nodeHealthHandler) Update(ctx context.Context, e event.UpdateEvent, q queue) {

@@ -65,40 +65,40 @@ var (
 )
 
 func internTolerations(in []corev1.Toleration) []corev1.Toleration {
-	if in == nil {
-		return nil
-	}
-	var key strings.Builder
-	out := make([]corev1.Toleration, len(in))
-	for i, t := range in {
+	return sharedTolerations.internEach(in, func(t corev1.Toleration) (corev1.Toleration, []string) {
 		t.Key, t.Value = intern(t.Key), intern(t.Value)
 		t.Operator, t.Effect = corev1.TolerationOperator(intern(string(t.Operator))), corev1.TaintEffect(intern(string(t.Effect)))
-		out[i] = t
 		seconds := "-"
 		if t.TolerationSeconds != nil {
 			seconds = strconv.FormatInt(*t.TolerationSeconds, 10)
 		}
-		for _, part := range []string{t.Key, string(t.Operator), t.Value, string(t.Effect), seconds} {
-			key.WriteString(strconv.Quote(part))
-		}
-	}
-	return sharedTolerations.canonical(key.String(), out)
+		return t, []string{t.Key, string(t.Operator), t.Value, string(t.Effect), seconds}
+	})
 }
 
 func internOwners(in []metav1.OwnerReference) []metav1.OwnerReference {
+	return sharedOwners.internEach(in, func(ref metav1.OwnerReference) (metav1.OwnerReference, []string) {
+		ref.APIVersion, ref.Kind, ref.Name, ref.UID = intern(ref.APIVersion), intern(ref.Kind), intern(ref.Name), internUID(ref.UID)
+		return ref, []string{ref.APIVersion, ref.Kind, ref.Name, string(ref.UID), flag(ref.Controller), flag(ref.BlockOwnerDeletion)}
+	})
+}
+
+// internEach copies in with each element's strings interned, and returns the canonical slice equal to it: each
+// gives an element's interned copy and the fields that make it what it is, from which the key is made.
+func (t *sliceTable[T]) internEach(in []T, each func(T) (T, []string)) []T {
 	if in == nil {
 		return nil
 	}
 	var key strings.Builder
-	out := make([]metav1.OwnerReference, len(in))
-	for i, ref := range in {
-		ref.APIVersion, ref.Kind, ref.Name, ref.UID = intern(ref.APIVersion), intern(ref.Kind), intern(ref.Name), internUID(ref.UID)
-		out[i] = ref
-		for _, part := range []string{ref.APIVersion, ref.Kind, ref.Name, string(ref.UID), flag(ref.Controller), flag(ref.BlockOwnerDeletion)} {
-			key.WriteString(strconv.Quote(part))
+	out := make([]T, len(in))
+	for i, elem := range in {
+		var fields []string
+		out[i], fields = each(elem)
+		for _, field := range fields {
+			key.WriteString(strconv.Quote(field))
 		}
 	}
-	return sharedOwners.canonical(key.String(), out)
+	return t.canonical(key.String(), out)
 }
 
 func flag(b *bool) string {

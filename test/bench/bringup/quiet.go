@@ -16,15 +16,15 @@ const garbageCollectorSync = 30 * time.Second
 // quietCPU is the share of a core below which the components and the bench together count as idle.
 const quietCPU = 0.2
 
-// settleAfterInstall waits until a cluster that installed CRDs at installed treats them as one that has had them
-// for long: the garbage collector watches them, and the apiserver's work on their OpenAPI schemas is done.
-func settleAfterInstall(ctx context.Context, c *cluster.Cluster, installed time.Time) error {
+// waitGarbageCollectorSync waits until the garbage collector of a cluster that installed CRDs at installed
+// watches them, as one that has had them for long does; measure then waits for the cluster to be quiet.
+func waitGarbageCollectorSync(ctx context.Context, installed time.Time) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(time.Until(installed.Add(garbageCollectorSync + 2*time.Second))):
+		return nil
 	}
-	return waitQuiet(ctx, c)
 }
 
 // waitQuiet waits until the cluster's components and this process together use under quietCPU of a core over

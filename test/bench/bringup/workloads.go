@@ -147,7 +147,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := settleAfterInstall(ctx, c, installed); err != nil {
+	if err := waitGarbageCollectorSync(ctx, installed); err != nil {
 		return nil, nil, err
 	}
 
