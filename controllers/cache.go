@@ -30,6 +30,7 @@ func CacheOptions() cache.Options {
 	}
 	ours := labels.NewSelector().Add(*hasGroup)
 	return cache.Options{
+		NewInformer:      newInformer, // member Pods are stored compact (compact_pods.go)
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}:                   {Label: ours, Transform: slimPod},

@@ -253,8 +253,8 @@ func (r *PodGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	metrics.Register()
 	byNode := func(o client.Object) []string {
-		if pod := o.(*corev1.Pod); pod.Spec.NodeName != "" {
-			return []string{pod.Spec.NodeName}
+		if node := memberNode(o); node != "" {
+			return []string{node}
 		}
 		return nil
 	}
