@@ -173,8 +173,8 @@ bench: controlplane manifests ## Bring-up, then failover after node deaths: PodG
 	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/failover $(FAILOVER_BENCH_ARGS)
 
 .PHONY: bench-scale
-bench-scale: controlplane manifests ## One manager, 10,000 PodGroups x 4 (40,000 Pods) on 500 nodes, unthrottled: bring-up, heap per pod, reconcile p99, writes at rest.
-	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/bringup -peapod-only -sizes 10000x4 -throttles 500/1000 $(SCALE_ARGS)
+bench-scale: controlplane manifests ## One manager, 10,000 PodGroups x 4 (40,000 Pods) in 100 namespaces on 500 nodes, unthrottled: bring-up, heap per pod, reconcile p99, writes at rest.
+	PEAPOD_CONTROLPLANE_DIR="$(CONTROLPLANE_DIR)" go run ./test/bench/bringup -peapod-only -sizes 10000x4 -throttles 500/1000 -namespaces 100 $(SCALE_ARGS)
 
 .PHONY: bench-storm
 bench-storm: controlplane ## A failover storm: 2,500 PodGroups x 4 on 100 nodes, 10 killed at once, then 60% silent (STORM_ARGS=-h lists the flags).

@@ -24,12 +24,14 @@ import (
 
 type options struct {
 	groups, members, nodes int
-	concurrency            int
-	qps                    float64
-	burst                  int
-	idle                   time.Duration
-	heapProfile            string
-	profileDir             string
+	// namespaces is how many namespaces the groups (and StatefulSets) are spread over, round robin.
+	namespaces  int
+	concurrency int
+	qps         float64
+	burst       int
+	idle        time.Duration
+	heapProfile string
+	profileDir  string
 	// peapodOnly skips the StatefulSet side: a scale run of peapod alone.
 	peapodOnly bool
 	// statefulSetChildren creates with each StatefulSet what its user writes by hand for what a group comes
@@ -48,6 +50,9 @@ func main() {
 		"one kwok node per 80 pods (at least 12)")
 	throttles := flags.String("throttles", "20/30,500/1000", "client QPS/burst of both the controller-manager and "+
 		"peapod's manager, comma-separated (20/30: both defaults; 500/1000: neither client the limit)")
+	flags.IntVar(&o.namespaces, "namespaces", 1, "spread the groups and StatefulSets over this many namespaces, "+
+		"round robin (one namespace of thousands makes every budget's and Service's sync in the controller-manager "+
+		"list thousands of Pods)")
 	flags.IntVar(&o.concurrency, "podgroup-concurrency", 0, "peapod's --podgroup-concurrency (0: its default)")
 	flags.DurationVar(&o.idle, "idle", time.Minute, "how long to count peapod's writes while nothing changes")
 	flags.StringVar(&o.heapProfile, "heap-profile", "", "write the manager's heap profile here once all groups settled")
@@ -87,8 +92,8 @@ func main() {
 
 func run(ctx context.Context, o options) (summary, error) {
 	pods := o.groups * o.members
-	fmt.Printf("bring-up of %d pods (%d x %d) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
-		pods, o.groups, o.members, o.nodes, o.qps, o.burst)
+	fmt.Printf("bring-up of %d pods (%d x %d) in %d namespace(s) on %d kwok nodes; client QPS %.0f, burst %d for both controllers\n",
+		pods, o.groups, o.members, max(o.namespaces, 1), o.nodes, o.qps, o.burst)
 
 	sts := &result{}
 	if !o.peapodOnly {

@@ -29,29 +29,42 @@ import (
 
 const benchNamespace = "bench"
 
-func createNamespace(ctx context.Context, c *cluster.Cluster) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}
-	_, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
-	return err
+// namespaceOf is the namespace of the i-th group or StatefulSet.
+func (o options) namespaceOf(i int) string {
+	if o.namespaces <= 1 {
+		return benchNamespace
+	}
+	return fmt.Sprintf("%s-%d", benchNamespace, i%o.namespaces)
+}
+
+func createNamespaces(ctx context.Context, c *cluster.Cluster, o options) error {
+	for i := range max(o.namespaces, 1) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.namespaceOf(i)}}
+		if _, err := c.Clientset.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // statefulSets is the built-in side: N StatefulSets of M replicas, Parallel pod management.
 func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result) (step, step, error) {
-	if err := createNamespace(ctx, c); err != nil {
+	if err := createNamespaces(ctx, c, o); err != nil {
 		return nil, nil, err
 	}
 	create := func(ctx context.Context) error {
 		for i := range o.groups {
 			name, labels := statefulSetName(i)
+			ns := o.namespaceOf(i)
 			if o.statefulSetChildren {
-				if err := statefulSetChildren(ctx, c, o, name, labels); err != nil {
+				if err := statefulSetChildren(ctx, c, o, ns, name, labels); err != nil {
 					return err
 				}
 			}
 			spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: pt.PauseImage}}}
 			if o.statefulSetWiring {
 				var err error
-				if spec, err = wireByHand(ctx, c, o, name); err != nil {
+				if spec, err = wireByHand(ctx, c, o, ns, name); err != nil {
 					return err
 				}
 			}
@@ -68,7 +81,7 @@ func statefulSets(ctx context.Context, c *cluster.Cluster, o options, _ *result)
 					},
 				},
 			}
-			if _, err := c.Clientset.AppsV1().StatefulSets(benchNamespace).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+			if _, err := c.Clientset.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 				return err
 			}
 		}
@@ -84,12 +97,12 @@ func statefulSetName(i int) (string, map[string]string) {
 
 // statefulSetChildren creates, for a StatefulSet, the headless Service its serviceName names and a budget that
 // wants every replica, as a group's are: the manifest a StatefulSet's user applies for what a group comes with.
-func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options, name string, labels map[string]string) error {
+func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options, ns, name string, labels map[string]string) error {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: labels, PublishNotReadyAddresses: true},
 	}
-	if _, err := c.Clientset.CoreV1().Services(benchNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Clientset.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	pdb := &policyv1.PodDisruptionBudget{
@@ -100,19 +113,19 @@ func statefulSetChildren(ctx context.Context, c *cluster.Cluster, o options, nam
 			UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
 		},
 	}
-	_, err := c.Clientset.PolicyV1().PodDisruptionBudgets(benchNamespace).Create(ctx, pdb, metav1.CreateOptions{})
+	_, err := c.Clientset.PolicyV1().PodDisruptionBudgets(ns).Create(ctx, pdb, metav1.CreateOptions{})
 	return err
 }
 
 // wireByHand creates the peer ConfigMap of StatefulSet name and returns a Pod spec that carries what a member of
 // a group of that name is told (the first member's values: what matters here is their size), as a StatefulSet's
 // user would write them: peapod's own builder makes them, so they cannot drift from what a member gets.
-func wireByHand(ctx context.Context, c *cluster.Cluster, o options, name string) (corev1.PodSpec, error) {
-	g := pt.MakePodGroup(name, benchNamespace).Replicas(int32(o.members)).Obj()
+func wireByHand(ctx context.Context, c *cluster.Cluster, o options, ns, name string) (corev1.PodSpec, error) {
+	g := pt.MakePodGroup(name, ns).Replicas(int32(o.members)).Obj()
 	member := desired.MemberPod(g, desired.ShapeOf(&g.Spec), 0)
 	peers := desired.PeersConfigMap(g, desired.OwnerReference(g), 0) // its owner is left out below
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: *peers.Name, Labels: peers.Labels}, Data: peers.Data}
-	if _, err := c.Clientset.CoreV1().ConfigMaps(benchNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+	if _, err := c.Clientset.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return corev1.PodSpec{}, err
 	}
 	return corev1.PodSpec{Containers: member.Spec.Containers, Volumes: member.Spec.Volumes}, nil
@@ -121,7 +134,7 @@ func wireByHand(ctx context.Context, c *cluster.Cluster, o options, name string)
 // podGroups is peapod's side: the CRDs installed with kubectl, the manager in this process with a counted
 // client at the same QPS, N PodGroups of M members.
 func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (step, step, error) {
-	if err := createNamespace(ctx, c); err != nil {
+	if err := createNamespaces(ctx, c, o); err != nil {
 		return nil, nil, err
 	}
 	if err := c.Install(ctx, "config/crd/bases"); err != nil {
@@ -157,7 +170,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 		started = time.Now()
 		reconcilesBefore, waitsBefore = podGroupHistograms()
 		for i := range o.groups {
-			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
+			g := pt.MakePodGroup(fmt.Sprintf("group-%d", i), o.namespaceOf(i)).Replicas(int32(o.members)).Obj()
 			if err := creator.Create(ctx, g); err != nil {
 				return err
 			}
@@ -183,7 +196,7 @@ func podGroups(ctx context.Context, c *cluster.Cluster, o options, r *result) (s
 		heapBefore := heapAfterGC()
 		extra := max(o.groups/5, 1)
 		for i := range extra {
-			g := pt.MakePodGroup(fmt.Sprintf("extra-%d", i), benchNamespace).Replicas(int32(o.members)).Obj()
+			g := pt.MakePodGroup(fmt.Sprintf("extra-%d", i), o.namespaceOf(i)).Replicas(int32(o.members)).Obj()
 			if err := creator.Create(ctx, g); err != nil {
 				return err
 			}
@@ -220,7 +233,7 @@ func waitSettled(ctx context.Context, c client.Client, o options) error {
 	settled := 0
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, waitLimit(o), true, func(ctx context.Context) (bool, error) {
 		var list peapodv1alpha1.PodGroupList
-		if err := c.List(ctx, &list, client.InNamespace(benchNamespace)); err != nil {
+		if err := c.List(ctx, &list); err != nil { // every namespace's
 			return false, err
 		}
 		settled = 0
